@@ -1,0 +1,33 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"syscall"
+
+	"mailfs/remote"
+)
+
+// account is one mounted account: its name, its Source and the mount's
+// shared state. It is immutable.
+type account struct {
+	name string
+	src  Source
+	st   *mountState
+}
+
+// fail logs a failed operation once, with the account and the given
+// attributes (mailbox, uid), and returns its errno. Expected outcomes (a
+// missing message, an interrupted call) are logged at debug level only.
+func (a *account) fail(ctx context.Context, op string, err error, attrs ...any) syscall.Errno {
+	errno := Errno(err)
+	level := slog.LevelWarn
+	if errors.Is(err, context.Canceled) || errors.Is(err, remote.ErrNotFound) {
+		level = slog.LevelDebug
+	}
+	args := append([]any{"account", a.name}, attrs...)
+	args = append(args, "errno", errno.Error(), "err", err)
+	a.st.log.Log(ctx, level, op+" failed", args...)
+	return errno
+}

@@ -1,0 +1,40 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"syscall"
+	"testing"
+
+	"mailfs/remote"
+)
+
+func TestErrno(t *testing.T) {
+	wrap := func(err error) error { return fmt.Errorf("fetch INBOX/7: %w", err) }
+	tests := []struct {
+		err  error
+		want syscall.Errno
+	}{
+		{nil, 0},
+		{wrap(remote.ErrNotFound), syscall.ENOENT},
+		{wrap(remote.ErrUnavailable), syscall.EIO},
+		{wrap(remote.ErrAuth), syscall.EACCES},
+		{wrap(remote.ErrRefused), syscall.EACCES},
+		{wrap(remote.ErrUIDValidity), syscall.ESTALE},
+		{wrap(context.Canceled), syscall.EINTR},
+		{fmt.Errorf("a: %w", wrap(context.Canceled)), syscall.EINTR},
+		{errors.Join(context.Canceled, remote.ErrUnavailable), syscall.EINTR},
+		{&os.PathError{Op: "open", Path: "/x", Err: syscall.ENOSPC}, syscall.ENOSPC},
+		{wrap(fs.ErrNotExist), syscall.EIO}, // no errno inside: an unknown failure
+		{wrap(context.DeadlineExceeded), syscall.EIO},
+		{errors.New("boom"), syscall.EIO},
+	}
+	for _, tt := range tests {
+		if got := Errno(tt.err); got != tt.want {
+			t.Errorf("Errno(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,88 @@
+package fs
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"syscall"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"mailfs/remote"
+)
+
+// messageNode is a message file. Its name, date and body never change; its
+// size is the listed RFC822.SIZE until an opened body says otherwise.
+type messageNode struct {
+	gofs.Inode
+	acct        *account
+	mailbox     string
+	uidValidity uint32
+	info        remote.MessageInfo // immutable but for Flags, which are not used here
+	// size is the size reported to the kernel: info.Size, or the size of
+	// the body file once one was opened.
+	size atomic.Int64
+}
+
+var (
+	_ = (gofs.NodeGetattrer)((*messageNode)(nil))
+	_ = (gofs.NodeSetattrer)((*messageNode)(nil))
+	_ = (gofs.NodeOpener)((*messageNode)(nil))
+)
+
+func newMessageNode(a *account, mailbox string, uidValidity uint32, info remote.MessageInfo) *messageNode {
+	n := &messageNode{acct: a, mailbox: mailbox, uidValidity: uidValidity, info: info}
+	n.size.Store(info.Size)
+	return n
+}
+
+// fillAttr fills the attributes of the message file.
+func (n *messageNode) fillAttr(a *fuse.Attr) {
+	a.Mode = fuse.S_IFREG | filePerm
+	a.Nlink = 1
+	a.Size = uint64(max(n.size.Load(), 0))
+	setTimes(a, n.info.InternalDate)
+	a.Owner = fuse.Owner{Uid: n.acct.st.uid, Gid: n.acct.st.gid}
+}
+
+// Getattr reports a read-only regular file with the message's size and
+// INTERNALDATE as mtime; the kernel may keep it for an hour.
+func (n *messageNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	n.fillAttr(&out.Attr)
+	out.SetTimeout(fileTimeout)
+	return 0
+}
+
+// Setattr refuses every change (truncate, chmod, touch): messages are
+// immutable.
+func (n *messageNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	return syscall.EACCES
+}
+
+// Open opens the body read-only (anything else fails with EACCES), fetching
+// it through the Source when it is not cached. The kernel keeps the pages it
+// read across opens.
+func (n *messageNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	if flags&syscall.O_ACCMODE != syscall.O_RDONLY || flags&syscall.O_TRUNC != 0 {
+		return nil, 0, syscall.EACCES
+	}
+	f, err := n.acct.src.Open(ctx, n.mailbox, n.uidValidity, n.info.UID)
+	if err != nil {
+		return nil, 0, n.acct.fail(ctx, "open message", err, "mailbox", n.mailbox, "uid", n.info.UID)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, n.acct.fail(ctx, "stat message body", err, "mailbox", n.mailbox, "uid", n.info.UID)
+	}
+	if size := fi.Size(); n.size.Swap(size) != size {
+		n.acct.st.log.Log(ctx, slog.LevelDebug, "message size differs from listing",
+			"account", n.acct.name, "mailbox", n.mailbox, "uid", n.info.UID, "listed", n.info.Size, "size", size)
+		// Drop the attributes (and any pages) the kernel holds with the
+		// old size before the first read. This is an inode notification:
+		// it takes no directory lock, so it is safe inside Open.
+		n.NotifyContent(0, 0)
+	}
+	return &messageHandle{f: f}, fuse.FOPEN_KEEP_CACHE, 0
+}
