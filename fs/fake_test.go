@@ -1,0 +1,132 @@
+package fs
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"mailfs/cache"
+	"mailfs/remote"
+)
+
+// fakeSource is a Source for tests: an in-memory "server" and a cached
+// listing per mailbox that List refreshes from it when older than maxAge.
+type fakeSource struct {
+	dir string // body files
+
+	mu     sync.Mutex
+	mboxes []remote.Mailbox
+	server map[string][]fakeMessage // mailbox -> messages in UID order
+	cached map[string]*cache.Listing
+	synced map[string]time.Time
+	// openErr, when set, makes Open fail with it.
+	openErr error
+	// syncs counts List calls that refreshed from the "server"; opens
+	// counts Open calls per UID.
+	syncs map[string]int
+	opens map[uint32]int
+}
+
+type fakeMessage struct {
+	info remote.MessageInfo
+	body []byte
+}
+
+const fakeUIDValidity = 77
+
+func newFakeSource(t *testing.T, mboxes ...remote.Mailbox) *fakeSource {
+	t.Helper()
+	return &fakeSource{
+		dir:    t.TempDir(),
+		mboxes: mboxes,
+		server: make(map[string][]fakeMessage),
+		cached: make(map[string]*cache.Listing),
+		synced: make(map[string]time.Time),
+		syncs:  make(map[string]int),
+		opens:  make(map[uint32]int),
+	}
+}
+
+// add puts a message on the "server"; size is the listed size, -1 for the
+// body's true size.
+func (f *fakeSource) add(mailbox string, uid uint32, subject string, date time.Time, body string, size int64) remote.MessageInfo {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if size < 0 {
+		size = int64(len(body))
+	}
+	info := remote.MessageInfo{UID: uid, Size: size, InternalDate: date, Subject: subject}
+	msgs := append(f.server[mailbox], fakeMessage{info: info, body: []byte(body)})
+	slices.SortFunc(msgs, func(a, b fakeMessage) int { return int(a.info.UID) - int(b.info.UID) })
+	f.server[mailbox] = msgs
+	return info
+}
+
+func (f *fakeSource) setOpenErr(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.openErr = err
+}
+
+func (f *fakeSource) syncCount(mailbox string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.syncs[mailbox]
+}
+
+func (f *fakeSource) openCount(uid uint32) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.opens[uid]
+}
+
+func (f *fakeSource) Mailboxes(ctx context.Context, maxAge time.Duration) ([]remote.Mailbox, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.mboxes), nil
+}
+
+func (f *fakeSource) List(ctx context.Context, mailbox string, maxAge time.Duration) (*cache.Listing, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !slices.ContainsFunc(f.mboxes, func(m remote.Mailbox) bool { return m.Name == mailbox }) {
+		return nil, fmt.Errorf("list %s: %w", mailbox, remote.ErrNotFound)
+	}
+	if l, ok := f.cached[mailbox]; ok && time.Since(f.synced[mailbox]) <= maxAge {
+		return l, nil
+	}
+	l := &cache.Listing{UIDValidity: fakeUIDValidity}
+	for _, m := range f.server[mailbox] {
+		l.Messages = append(l.Messages, m.info)
+	}
+	f.cached[mailbox] = l
+	f.synced[mailbox] = time.Now()
+	f.syncs[mailbox]++
+	return l, nil
+}
+
+func (f *fakeSource) Open(ctx context.Context, mailbox string, uidValidity, uid uint32) (*os.File, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.opens[uid]++
+	if f.openErr != nil {
+		return nil, f.openErr
+	}
+	if uidValidity != fakeUIDValidity {
+		return nil, fmt.Errorf("open %s/%d: %w", mailbox, uid, remote.ErrUIDValidity)
+	}
+	i := slices.IndexFunc(f.server[mailbox], func(m fakeMessage) bool { return m.info.UID == uid })
+	if i < 0 {
+		return nil, fmt.Errorf("open %s/%d: %w", mailbox, uid, remote.ErrNotFound)
+	}
+	name := filepath.Join(f.dir, fmt.Sprintf("%x-%d", mailbox, uid))
+	if err := os.WriteFile(name, f.server[mailbox][i].body, 0o600); err != nil {
+		return nil, err
+	}
+	return os.Open(name)
+}
