@@ -67,6 +67,18 @@ func (f *fakeSource) add(mailbox string, uid uint32, subject string, date time.T
 	return info
 }
 
+// setBody replaces a message's body on the "server" (a server never does;
+// tests use it to tell where read bytes come from).
+func (f *fakeSource) setBody(mailbox string, uid uint32, body string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.server[mailbox] {
+		if f.server[mailbox][i].info.UID == uid {
+			f.server[mailbox][i].body = []byte(body)
+		}
+	}
+}
+
 func (f *fakeSource) setOpenErr(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -90,7 +90,7 @@ func (n *folderNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 			return nil, errno
 		}
 		if d, ok := lv.subdir(name); ok {
-			return n.dirChild(ctx, d, out), 0
+			return n.dirChild(ctx, d, out)
 		}
 		if _, ok := lv.selectable(); ok && isMessage {
 			break // a message name: look in the listing
@@ -143,14 +143,19 @@ func (n *folderNode) childPath(component string) []string {
 }
 
 // dirChild returns the inode of the child directory d.
-func (n *folderNode) dirChild(ctx context.Context, d subdir, out *fuse.EntryOut) *gofs.Inode {
+func (n *folderNode) dirChild(ctx context.Context, d subdir, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	path := n.childPath(d.component)
 	ops := &folderNode{acct: n.acct, path: path}
-	ch := n.NewInode(ctx, ops, gofs.StableAttr{Mode: fuse.S_IFDIR, Ino: dirIno(n.acct.name, path)})
+	ino := dirIno(n.acct.name, path)
+	ch := n.NewInode(ctx, ops, gofs.StableAttr{Mode: fuse.S_IFDIR, Ino: ino})
+	if _, ok := ch.Operations().(*folderNode); !ok {
+		n.acct.st.log.Error("inode number collision", "account", n.acct.name, "path", path, "ino", ino)
+		return nil, syscall.EIO
+	}
 	dirAttr(n.acct.st, &out.Attr)
 	out.SetEntryTimeout(dirTimeout)
 	out.SetAttrTimeout(dirTimeout)
-	return ch
+	return ch, 0
 }
 
 // messageChild returns the inode of a message file.
