@@ -1,0 +1,120 @@
+package cache
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"mailfs/remote"
+)
+
+// Account is the cache of one account: it decorates the account's
+// remote.Store and implements fs.Source. It is safe for concurrent use.
+type Account struct {
+	c     *Cache
+	name  string
+	store remote.Store
+
+	syncs   flightGroup[string, *Listing]            // by mailbox name
+	lists   flightGroup[struct{}, []remote.Mailbox] // the mailbox list
+	fetches flightGroup[bodyKey, struct{}]          // body fetches
+
+	health health
+
+	mu    sync.Mutex          // guards boxes and mlist
+	boxes map[string]*mailbox // by name; entries are never removed
+	mlist *mailboxList        // the mailbox list; nil until loaded
+	// mlistLoaded says mlist was read from the database (nil: none stored).
+	mlistLoaded bool
+}
+
+// bodyKey names one message body.
+type bodyKey struct {
+	mailbox     string
+	uidValidity uint32
+	uid         uint32
+}
+
+// mailbox is the cache of one mailbox.
+type mailbox struct {
+	name string
+
+	// snap is the published state and listing: readers load it without
+	// locks, writers replace it holding mu.
+	snap atomic.Pointer[snapshot]
+
+	// mu serializes loading and every change to snap and to the mailbox's
+	// records and body files.
+	mu     sync.Mutex
+	loaded bool // snap was loaded from the database; guarded by mu
+	// savedCheck is the last-check time stored in the database; guarded
+	// by mu. An unchanged mailbox rewrites it only now and then.
+	savedCheck time.Time
+	// fixes are size corrections not yet in snap; guarded by mu.
+	fixes map[sizeFix]int64
+	// hasFixes is set while fixes is not empty.
+	hasFixes atomic.Bool
+	// stale forces the next List to contact the server and read flags.
+	stale atomic.Bool
+}
+
+// remoteMessage is short for the listing's element type.
+type remoteMessage = remote.MessageInfo
+
+// snapshot is a mailbox's published state. A nil listing means the mailbox
+// was never listed.
+type snapshot struct {
+	state   mboxState
+	listing *Listing
+}
+
+func newAccount(c *Cache, name string, store remote.Store) *Account {
+	a := &Account{c: c, name: name, store: store, boxes: map[string]*mailbox{}}
+	a.syncs.c, a.lists.c, a.fetches.c = c, c, c
+	return a
+}
+
+// Name returns the account's name.
+func (a *Account) Name() string { return a.name }
+
+// entry returns the mailbox's cache, which may not be loaded yet.
+func (a *Account) entry(name string) *mailbox {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	m, ok := a.boxes[name]
+	if !ok {
+		m = &mailbox{name: name}
+		a.boxes[name] = m
+	}
+	return m
+}
+
+// box returns the mailbox's cache, loaded from the database.
+func (a *Account) box(name string) (*mailbox, error) {
+	m := a.entry(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.loaded {
+		return m, nil
+	}
+	st, l, ok, err := a.c.loadFolder(a.name, name)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		m.snap.Store(&snapshot{state: st, listing: l})
+		m.savedCheck = st.Checked
+	} else {
+		m.snap.Store(&snapshot{})
+	}
+	m.loaded = true
+	return m, nil
+}
+
+// Invalidate marks the mailbox's listing stale: the next List contacts the
+// server and re-reads every flag, even if the counters look unchanged (as
+// they do after a flag change on a server without CONDSTORE). A watcher
+// calls it when the server reports a change.
+func (a *Account) Invalidate(mailbox string) {
+	a.entry(mailbox).stale.Store(true)
+}

@@ -1,0 +1,22 @@
+// Package cache is mailfs's persistent cache: a decorator over a
+// remote.Store that answers the filesystem's questions (which mailboxes,
+// which messages, which bytes) from local disk and talks to the server only
+// when what it knows is too old or missing.
+//
+// It owns one directory (0700): meta.db, a bbolt database with the mailbox
+// list of every account and, per mailbox, its counters (UIDVALIDITY, UIDNEXT,
+// MESSAGES, HIGHESTMODSEQ, last check) and the listing entry of every
+// message; and bodies/, one file (0600) per fetched message body keyed by
+// account, mailbox, UIDVALIDITY and UID. Bodies are immutable, written to a
+// temporary file, fsynced and renamed into place, and never fetched twice
+// unless evicted to honour Options.MaxSize (least recently read first).
+//
+// Listings are kept in memory as immutable *Listing snapshots, loaded lazily
+// from the database; a sync fetches only what changed (new UIDs, vanished
+// UIDs, flag changes) and publishes a new snapshot. When the server is
+// unreachable the cache serves what it has and does not try again for
+// Options.RetryAfter.
+//
+// A *Account implements the fs.Source interface. The POP3 store is not here:
+// this cache may forget bodies, that store must not.
+package cache

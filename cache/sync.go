@@ -1,0 +1,297 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+
+	"mailfs/remote"
+)
+
+// checkSaveInterval is how often the last-check time of an unchanged
+// mailbox is written to the database. In memory it is always current; on
+// disk it only decides how soon after a restart the mailbox is checked.
+const checkSaveInterval = time.Minute
+
+// List returns the mailbox's listing. When it was checked less than maxAge
+// ago the snapshot in memory is returned at once; otherwise the mailbox is
+// synced with the server first, fetching only what changed. Concurrent
+// calls for the same mailbox share one sync. When the server is unreachable
+// the cached listing is returned; with none cached, the error.
+func (a *Account) List(ctx context.Context, mailbox string, maxAge time.Duration) (*Listing, error) {
+	m, err := a.box(mailbox)
+	if err != nil {
+		return nil, err
+	}
+	m.publishFixes()
+	s := m.snap.Load()
+	if s.listing != nil && !m.stale.Load() && a.c.now().Sub(s.state.Checked) < maxAge {
+		return s.listing, nil
+	}
+	if down, cause := a.down(); down {
+		if s.listing != nil {
+			return s.listing, nil
+		}
+		return nil, fmt.Errorf("sync %s/%s: %w", a.name, mailbox, cause)
+	}
+	l, err := a.syncs.do(ctx, mailbox, func(ctx context.Context) (*Listing, error) {
+		return a.sync(ctx, m)
+	})
+	if err != nil {
+		if errors.Is(err, remote.ErrUnavailable) {
+			m.publishFixes()
+			if s := m.snap.Load(); s.listing != nil {
+				return s.listing, nil
+			}
+		}
+		return nil, err
+	}
+	return l, nil
+}
+
+// sync brings the mailbox up to date with the server and publishes the
+// result. An ErrUIDValidity from the server midway restarts it once, from
+// scratch.
+func (a *Account) sync(ctx context.Context, m *mailbox) (*Listing, error) {
+	stale := m.stale.Swap(false)
+	l, err := a.syncOnce(ctx, m, stale, false)
+	if errors.Is(err, remote.ErrUIDValidity) {
+		a.c.log.Info("UIDVALIDITY changed during sync; relisting", "account", a.name, "mailbox", m.name)
+		l, err = a.syncOnce(ctx, m, stale, true)
+	}
+	if err != nil {
+		if stale {
+			m.stale.Store(true)
+		}
+		if errors.Is(err, remote.ErrNotFound) {
+			a.noteOK()
+			a.dropMailbox(m.name)
+		} else {
+			a.noteErr(m.name, err)
+		}
+		return nil, fmt.Errorf("sync %s/%s: %w", a.name, m.name, err)
+	}
+	a.noteOK()
+	return l, nil
+}
+
+// syncOnce asks the server what changed since the last sync and applies
+// it: everything when there was no listing, UIDVALIDITY changed or fresh is
+// set; otherwise only new messages and, when the counters say something
+// vanished or changed (or stale is set), the flags of all.
+func (a *Account) syncOnce(ctx context.Context, m *mailbox, stale, fresh bool) (*Listing, error) {
+	st, err := a.store.Status(ctx, m.name)
+	if err != nil {
+		return nil, err
+	}
+	s := m.snap.Load()
+	if fresh || s.listing == nil || s.state.UIDValidity != st.UIDValidity {
+		return a.relist(ctx, m, st)
+	}
+	old := s.state.MailboxStatus
+	if !stale && st == old {
+		return a.confirm(m, st)
+	}
+
+	known := s.listing.Messages
+	var maxUID uint32
+	if n := len(known); n > 0 {
+		maxUID = known[n-1].UID
+	}
+	var added []remote.MessageInfo
+	if (st.UIDNext != old.UIDNext || st.UIDNext == 0) && maxUID < math.MaxUint32 {
+		err := a.store.Messages(ctx, m.name, st.UIDValidity, maxUID+1, func(mi remote.MessageInfo) error {
+			if mi.UID > maxUID && (len(added) == 0 || mi.UID > added[len(added)-1].UID) {
+				added = append(added, a.c.intern.message(mi))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	var flags []remote.FlagState
+	readFlags := stale || st.HighestModSeq != old.HighestModSeq ||
+		len(known)+len(added) != int(st.Messages)
+	if readFlags {
+		if flags, err = a.store.Flags(ctx, m.name, st.UIDValidity); err != nil {
+			return nil, err
+		}
+		if !slices.IsSortedFunc(flags, func(x, y remote.FlagState) int { return cmpUID(x.UID, y.UID) }) {
+			flags = slices.Clone(flags)
+			slices.SortFunc(flags, func(x, y remote.FlagState) int { return cmpUID(x.UID, y.UID) })
+		}
+	}
+	return a.apply(m, st, s.state.UIDValidity, added, flags, readFlags)
+}
+
+func cmpUID(x, y uint32) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
+
+// confirm records that the server confirmed the listing unchanged.
+func (a *Account) confirm(m *mailbox, st remote.MailboxStatus) (*Listing, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.publishFixesLocked()
+	s := m.snap.Load()
+	if s.listing == nil || s.state.UIDValidity != st.UIDValidity {
+		return nil, fmt.Errorf("listing changed during sync: %w", remote.ErrUIDValidity)
+	}
+	now := a.c.now()
+	ns := mboxState{MailboxStatus: st, Checked: now}
+	if now.Sub(m.savedCheck) >= checkSaveInterval || now.Before(m.savedCheck) {
+		if err := a.c.writeFolder(a.name, m.name, folderChange{state: &ns}); err != nil {
+			return nil, err
+		}
+		m.savedCheck = now
+	}
+	m.snap.Store(&snapshot{state: ns, listing: s.listing})
+	return s.listing, nil
+}
+
+// apply merges a sync's findings into the current listing, stores the
+// change, deletes the bodies of vanished messages and publishes the new
+// listing. flags (when readFlags) is every message's flags, sorted by UID:
+// a known or added UID missing from it has vanished.
+func (a *Account) apply(m *mailbox, st remote.MailboxStatus, uidValidity uint32, added []remote.MessageInfo, flags []remote.FlagState, readFlags bool) (*Listing, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.publishFixesLocked()
+	s := m.snap.Load()
+	if s.listing == nil || s.listing.UIDValidity != uidValidity {
+		return nil, fmt.Errorf("listing changed during sync: %w", remote.ErrUIDValidity)
+	}
+	now := a.c.now()
+	ns := mboxState{MailboxStatus: st, Checked: now}
+	ch := folderChange{state: &ns}
+	cur := s.listing.Messages
+	out := make([]remote.MessageInfo, 0, len(cur)+len(added))
+	j := 0
+	// keep reports whether mi is still on the server, updating its flags.
+	keep := func(mi *remote.MessageInfo) (present, changed bool) {
+		if !readFlags {
+			return true, false
+		}
+		for j < len(flags) && flags[j].UID < mi.UID {
+			j++
+		}
+		if j == len(flags) || flags[j].UID != mi.UID {
+			return false, false
+		}
+		f := a.c.intern.flagSet(flags[j].Flags)
+		if slices.Equal(f, mi.Flags) {
+			return true, false
+		}
+		mi.Flags = f
+		return true, true
+	}
+	for _, mi := range cur {
+		present, changed := keep(&mi)
+		switch {
+		case !present:
+			ch.del = append(ch.del, mi.UID)
+			continue
+		case changed:
+			ch.put = append(ch.put, mi)
+		}
+		out = append(out, mi)
+	}
+	for _, mi := range added {
+		if len(out) > 0 && mi.UID <= out[len(out)-1].UID {
+			continue
+		}
+		if present, _ := keep(&mi); !present {
+			continue
+		}
+		ch.put = append(ch.put, mi)
+		out = append(out, mi)
+	}
+	if err := a.c.writeFolder(a.name, m.name, ch); err != nil {
+		return nil, err
+	}
+	m.savedCheck = now
+	for _, uid := range ch.del {
+		a.c.removeBodies(a.c.bodyPath(a.name, m.name, uidValidity, uid))
+	}
+	l := &Listing{UIDValidity: uidValidity, Messages: out}
+	m.snap.Store(&snapshot{state: ns, listing: l})
+	if len(added) > 0 || len(ch.del) > 0 || len(ch.put) > 0 {
+		a.c.log.Debug("mailbox synced", "account", a.name, "mailbox", m.name,
+			"new", len(added), "vanished", len(ch.del), "changed", len(ch.put)-len(added))
+	}
+	return l, nil
+}
+
+// relist replaces the mailbox's listing with a full one from the server,
+// dropping the bodies of every other UIDVALIDITY and of vanished messages.
+func (a *Account) relist(ctx context.Context, m *mailbox, st remote.MailboxStatus) (*Listing, error) {
+	var msgs []remote.MessageInfo
+	if st.Messages > 0 {
+		msgs = make([]remote.MessageInfo, 0, min(st.Messages, 1<<20))
+	}
+	err := a.store.Messages(ctx, m.name, st.UIDValidity, 1, func(mi remote.MessageInfo) error {
+		msgs = append(msgs, a.c.intern.message(mi))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(msgs, func(x, y remote.MessageInfo) int { return cmpUID(x.UID, y.UID) })
+	msgs = slices.CompactFunc(msgs, func(x, y remote.MessageInfo) bool { return x.UID == y.UID })
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.publishFixesLocked()
+	old := m.snap.Load()
+	if old.listing != nil && old.state.UIDValidity != st.UIDValidity {
+		a.c.log.Warn("UIDVALIDITY changed; dropping the mailbox's cache", "account", a.name, "mailbox", m.name,
+			"old", old.state.UIDValidity, "new", st.UIDValidity)
+	}
+	if old.listing != nil && old.listing.UIDValidity == st.UIDValidity {
+		// Keep sizes corrected after a fetch.
+		for i := range msgs {
+			if o, ok := old.listing.Find(msgs[i].UID); ok {
+				msgs[i].Size = o.Size
+			}
+		}
+	}
+	now := a.c.now()
+	ns := mboxState{MailboxStatus: st, Checked: now}
+	if err := a.c.writeFolder(a.name, m.name, folderChange{reset: true, state: &ns, put: msgs}); err != nil {
+		return nil, err
+	}
+	m.savedCheck = now
+	l := &Listing{UIDValidity: st.UIDValidity, Messages: msgs}
+	m.snap.Store(&snapshot{state: ns, listing: l})
+
+	// Bodies of other UIDVALIDITYs are void; bodies of this one whose
+	// message is gone are garbage.
+	dir := a.c.mailboxDir(a.name, m.name)
+	keep := strconv.FormatUint(uint64(st.UIDValidity), 10)
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != keep {
+			a.c.removeBodies(dir + string(os.PathSeparator) + e.Name())
+		}
+	}
+	if old.listing != nil && old.listing.UIDValidity == st.UIDValidity {
+		for _, mi := range old.listing.Messages {
+			if _, ok := l.Find(mi.UID); !ok {
+				a.c.removeBodies(a.c.bodyPath(a.name, m.name, st.UIDValidity, mi.UID))
+			}
+		}
+	}
+	return l, nil
+}
