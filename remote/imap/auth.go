@@ -1,0 +1,121 @@
+package imap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
+
+	"mailfs/remote"
+)
+
+// xoauth2Client is the XOAUTH2 SASL mechanism (Google, Microsoft), which
+// go-sasl lacks: one initial response "user=U^Aauth=Bearer T^A^A"; on
+// failure the server sends a JSON challenge that the client answers with an
+// empty response before the tagged NO.
+type xoauth2Client struct {
+	username, token string
+}
+
+func (c *xoauth2Client) Start() (mech string, ir []byte, err error) {
+	return "XOAUTH2", []byte("user=" + c.username + "\x01auth=Bearer " + c.token + "\x01\x01"), nil
+}
+
+func (c *xoauth2Client) Next(challenge []byte) ([]byte, error) {
+	// The challenge is a JSON error report; an empty answer lets the server
+	// finish with its tagged NO, which carries the verdict.
+	return []byte{}, nil
+}
+
+var _ sasl.Client = (*xoauth2Client)(nil)
+
+// login authenticates c with the configured mechanism. caps are the
+// capabilities before authentication.
+func (s *Store) login(ctx context.Context, c *imapclient.Client, caps imap.CapSet) error {
+	const op = "LOGIN"
+	var secret func(context.Context) (string, error)
+	what := "password"
+	switch s.opts.Auth {
+	case "plain", "login":
+		secret = s.opts.Password
+	case "xoauth2", "oauthbearer":
+		secret, what = s.opts.Token, "token"
+	default:
+		return s.newErr(op, remote.ErrAuth, fmt.Sprintf("unknown auth mechanism %q", s.opts.Auth),
+			"use plain, login, xoauth2 or oauthbearer", nil)
+	}
+	if secret == nil {
+		return s.newErr(op, remote.ErrAuth, "no "+what+" configured", "set the account's "+what, nil)
+	}
+	value, err := secret(ctx)
+	if err != nil {
+		if ctxErr := contextErr(err); ctxErr != nil {
+			return s.newErr(op, nil, "", "", ctxErr)
+		}
+		return s.newErr(op, remote.ErrAuth, "cannot get the "+what+": "+scrub(err.Error(), value),
+			"check the "+what+"_command", nil)
+	}
+
+	var mech string
+	switch s.opts.Auth {
+	case "plain":
+		if caps.Has(imap.CapLoginDisabled) {
+			mech = "AUTHENTICATE PLAIN"
+			err = c.Authenticate(sasl.NewPlainClient("", s.opts.Username, value))
+		} else {
+			mech = "LOGIN"
+			err = c.Login(s.opts.Username, value).Wait()
+		}
+	case "login":
+		mech = "AUTHENTICATE LOGIN"
+		err = c.Authenticate(sasl.NewLoginClient(s.opts.Username, value))
+	case "xoauth2":
+		mech = "AUTHENTICATE XOAUTH2"
+		err = c.Authenticate(&xoauth2Client{username: s.opts.Username, token: value})
+	case "oauthbearer":
+		mech = "AUTHENTICATE OAUTHBEARER"
+		err = c.Authenticate(sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{
+			Username: s.opts.Username, Token: value, Host: s.opts.Host, Port: s.opts.Port,
+		}))
+	}
+	if err == nil {
+		return nil
+	}
+	var ie *imap.Error
+	if errors.As(err, &ie) {
+		kind := remote.ErrAuth
+		hint := "check username/password"
+		if what == "token" {
+			hint = "check username and token_command; the token may have expired"
+		}
+		switch ie.Code {
+		case imap.ResponseCodeUnavailable:
+			kind, hint = remote.ErrUnavailable, "try again later"
+		case imap.ResponseCodePrivacyRequired:
+			hint = "the server requires TLS: check tls"
+		}
+		return s.newErr(mech+" as "+s.opts.Username, kind, scrub(serverWords(ie), value), hint, nil)
+	}
+	var oe *sasl.OAuthBearerError
+	if errors.As(err, &oe) {
+		return s.newErr(mech+" as "+s.opts.Username, remote.ErrAuth, "token rejected, status "+oe.Status,
+			"check token_command; the token may have expired", nil)
+	}
+	if contextErr(err) == nil && keepCause(err) == nil {
+		// A SASL exchange that went out of step: the server disagrees.
+		return s.newErr(mech+" as "+s.opts.Username, remote.ErrAuth, scrub(err.Error(), value), "check auth", nil)
+	}
+	return s.mapErr(mech+" as "+s.opts.Username, err, nil)
+}
+
+// scrub removes secret from text, in case a server echoes it.
+func scrub(text, secret string) string {
+	if secret == "" {
+		return text
+	}
+	return strings.ReplaceAll(text, secret, "***")
+}
