@@ -15,7 +15,7 @@ type Account struct {
 	name  string
 	store remote.Store
 
-	syncs   flightGroup[string, *Listing]            // by mailbox name
+	syncs   flightGroup[string, *Listing]           // by mailbox name
 	lists   flightGroup[struct{}, []remote.Mailbox] // the mailbox list
 	fetches flightGroup[bodyKey, struct{}]          // body fetches
 

@@ -152,3 +152,5 @@ func wantCalls(t *testing.T, f *fakeStore, method string, want int) {
 		t.Errorf("%s calls: got %d, want %d", method, got, want)
 	}
 }
+
+const slogWarn = slog.LevelWarn
