@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"mailfs/internal/interop"
+)
+
+// TestDovecotMount mounts a real Dovecot over STARTTLS and implicit TLS, with
+// its private CA as tls_ca_file, and checks names, sizes, mtimes and bytes
+// against what Dovecot holds, and that reading changed no flag.
+func TestDovecotMount(t *testing.T) {
+	for _, mode := range []string{"starttls", "implicit"} {
+		t.Run(mode, func(t *testing.T) {
+			d := interop.StartDovecot(t, nil)
+			before := time.Now().Add(-2 * time.Second)
+			subjects := map[string]string{
+				"INBOX":  "Dovecot says hello",
+				"보관함":    "Stored in a Korean folder",
+				"Travel": "=?UTF-8?Q?Z=C3=BCrich_trip?=",
+			}
+			decoded := map[string]string{"INBOX": "Dovecot-says-hello", "보관함": "Stored-in-a-Korean-folder", "Travel": "Zürich-trip"}
+			for mb, subj := range subjects {
+				if mb != "INBOX" {
+					d.CreateMailbox(t, "alice", mb)
+				}
+				for i := 0; i < 3; i++ {
+					msg := fmt.Sprintf("From: Bob <bob@example.org>\r\nTo: alice@example.org\r\nSubject: %s\r\nMessage-ID: <%s-%d@example.org>\r\n\r\nline one\r\n..dot-stuffed looking line %d\r\n", subj, mode, i, i)
+					d.Deliver(t, "alice", mb, []byte(msg))
+				}
+			}
+			after := time.Now().Add(2 * time.Second)
+			flagsBefore := map[string]map[uint32][]string{}
+			for mb := range subjects {
+				flagsBefore[mb] = d.Flags(t, "alice", mb)
+			}
+
+			port := d.IMAPPort
+			if mode == "implicit" {
+				port = d.IMAPSPort
+			}
+			cfg := writeConfig(t, `
+[cache]
+dir = %q
+[[accounts]]
+name = "dove"
+  [accounts.imap]
+  host = "127.0.0.1"
+  port = %d
+  tls = %q
+  tls_ca_file = %q
+  username = "alice"
+  password = "secret"
+`, t.TempDir(), port, mode, d.CAFile)
+			mnt := t.TempDir()
+			runMount(t, "mount", "-config", cfg, mnt)
+
+			for mb := range subjects {
+				want := d.Messages(t, "alice", mb)
+				dir := filepath.Join(mnt, "dove", mb)
+				entries, err := os.ReadDir(dir)
+				if err != nil {
+					t.Fatalf("ls %s: %v", dir, err)
+				}
+				if len(entries) != len(want) {
+					t.Errorf("%s lists %d files, want %d", mb, len(entries), len(want))
+				}
+				for uid, body := range want {
+					re := regexp.MustCompile(fmt.Sprintf(`^\d{4}-\d\d-\d\d_\d{4}_%s_%d\.eml$`, regexp.QuoteMeta(decoded[mb]), uid))
+					i := slices.IndexFunc(entries, func(e os.DirEntry) bool { return re.MatchString(e.Name()) })
+					if i < 0 {
+						t.Errorf("%s: no file matching %s among %v", mb, re, entries)
+						continue
+					}
+					p := filepath.Join(dir, entries[i].Name())
+					st, err := os.Stat(p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if st.Size() != int64(len(body)) {
+						t.Errorf("%s: size %d, want %d", p, st.Size(), len(body))
+					}
+					if st.ModTime().Before(before) || st.ModTime().After(after) {
+						t.Errorf("%s: mtime %v, want the delivery time (between %v and %v)", p, st.ModTime(), before, after)
+					}
+					got, err := os.ReadFile(p)
+					if err != nil || !bytes.Equal(got, body) {
+						t.Errorf("%s: read %q, %v; want Dovecot's bytes %q", p, got, err, body)
+					}
+				}
+			}
+			for mb, fl := range flagsBefore {
+				if got := d.Flags(t, "alice", mb); !equalFlags(got, fl) {
+					t.Errorf("%s: flags changed by reading: before %v, after %v", mb, fl, got)
+				}
+			}
+		})
+	}
+}
+
+func equalFlags(a, b map[uint32][]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for uid, fa := range a {
+		fb := b[uid]
+		sa, sb := slices.Clone(fa), slices.Clone(fb)
+		slices.Sort(sa)
+		slices.Sort(sb)
+		if !slices.Equal(sa, sb) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestDovecotCheck runs `mailfs check` against Dovecot with a good and a
+// wrong password, and with the wrong CA.
+func TestDovecotCheck(t *testing.T) {
+	d := interop.StartDovecot(t, nil)
+	cfg := func(password, caFile string) string {
+		return writeConfig(t, `
+[[accounts]]
+name = "dove"
+  [accounts.imap]
+  host = "127.0.0.1"
+  port = %d
+  tls = "implicit"
+  tls_ca_file = %q
+  username = "alice"
+  password = %q
+`, d.IMAPSPort, caFile, password)
+	}
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"check", "-config", cfg("secret", d.CAFile)}, &out, &out); code != 0 {
+		t.Fatalf("check exited %d; output:\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "INBOX") || !strings.Contains(out.String(), "IMAP4rev1") {
+		t.Errorf("check output lacks INBOX or capabilities:\n%s", out.String())
+	}
+
+	out.Reset()
+	if code := run(context.Background(), []string{"check", "-config", cfg("wrong-pass-2718", d.CAFile)}, &out, &out); code == 0 {
+		t.Fatalf("check with a wrong password exited 0:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "wrong-pass-2718") || !strings.Contains(out.String(), "authentication") {
+		t.Errorf("wrong password: want an authentication error without the password, got:\n%s", out.String())
+	}
+
+	otherCA := filepath.Join(t.TempDir(), "other-ca.pem")
+	other := interop.StartDovecot(t, nil) // a second instance has its own CA
+	if err := os.WriteFile(otherCA, mustRead(t, other.CAFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"check", "-config", cfg("secret", otherCA)}, &out, &out); code == 0 {
+		t.Fatalf("check trusting the wrong CA exited 0:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "certificate") {
+		t.Errorf("wrong CA: want a certificate error, got:\n%s", out.String())
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}

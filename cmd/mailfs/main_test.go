@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"mailfs/remote/remotetest"
+)
+
+// TestMain lets tests run this test binary as the mailfs command itself
+// (MAILFS_TEST_MAIN=1), so that signals and exit codes are tested on a real
+// process without a separate build.
+func TestMain(m *testing.M) {
+	if os.Getenv("MAILFS_TEST_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// mailfsCommand returns the test binary set up to behave as `mailfs ARGS`.
+func mailfsCommand(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), "MAILFS_TEST_MAIN=1", "XDG_CACHE_HOME="+t.TempDir(), "XDG_DATA_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir())
+	return cmd
+}
+
+// TestDemoCommand runs `mailfs demo` as a process, looks at the mounted
+// sample mail and stops it with SIGTERM: it must exit 0 and leave no mount.
+func TestDemoCommand(t *testing.T) {
+	requireFUSE(t)
+	mnt := t.TempDir()
+	cmd := mailfsCommand(t, "demo", mnt)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		if isMounted(t, mnt) {
+			syscall.Unmount(mnt, syscall.MNT_DETACH)
+		}
+	})
+	eventually(t, 30*time.Second, "demo never mounted; output:\n"+out.String(), func() bool { return isMounted(t, mnt) })
+
+	inbox, err := os.ReadDir(filepath.Join(mnt, "demo", "INBOX"))
+	if err != nil {
+		t.Fatalf("ls demo/INBOX: %v\n%s", err, out.String())
+	}
+	if len(inbox) < 5 {
+		t.Errorf("demo INBOX has %d messages, want a few dozen samples", len(inbox))
+	}
+	for _, e := range inbox {
+		data, err := os.ReadFile(filepath.Join(mnt, "demo", "INBOX", e.Name()))
+		if err != nil {
+			t.Fatalf("cat %s: %v", e.Name(), err)
+		}
+		if !bytes.Contains(data, []byte("\r\n\r\n")) {
+			t.Errorf("%s does not look like a message: %q", e.Name(), data[:min(len(data), 80)])
+		}
+	}
+	if _, err := os.Stat(filepath.Join(mnt, "demo", "보관함")); err != nil {
+		t.Errorf("Korean demo folder: %v", err)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("demo exited with %v after SIGTERM, want status 0; output:\n%s", err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("demo still running 30s after SIGTERM")
+	}
+	if isMounted(t, mnt) {
+		t.Errorf("%s still mounted after demo exited", mnt)
+	}
+}
+
+// TestCheckCommand runs `mailfs check` against a good and a bad account.
+func TestCheckCommand(t *testing.T) {
+	srv := remotetest.NewIMAP(t, nil)
+	if err := srv.CreateMailbox("Archive"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Append("INBOX", []byte("Subject: hi\r\n\r\nhi\r\n"), nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	good := imapConfig(t, srv, t.TempDir())
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"check", "-config", good}, &out, &out); code != 0 {
+		t.Fatalf("check exited %d, want 0; output:\n%s", code, out.String())
+	}
+	for _, want := range []string{"account test: ok", "INBOX", "Archive", "IMAP4rev2"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	const wrong = "not-the-password-3141"
+	bad := writeConfig(t, `
+[[accounts]]
+name = "broken"
+  [accounts.imap]
+  host = "127.0.0.1"
+  port = %d
+  tls = "none"
+  username = "user"
+  password = %q
+`, srv.Port(), wrong)
+	out.Reset()
+	if code := run(context.Background(), []string{"check", "-config", bad}, &out, &out); code == 0 {
+		t.Fatalf("check with a wrong password exited 0; output:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "broken") || !strings.Contains(out.String(), "password") {
+		t.Errorf("check output should name the account and the cause:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), wrong) {
+		t.Errorf("check output contains the password:\n%s", out.String())
+	}
+
+	srv.SetDown(true)
+	out.Reset()
+	if code := run(context.Background(), []string{"check", "-config", good}, &out, &out); code == 0 {
+		t.Fatalf("check against an unreachable server exited 0; output:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "test") {
+		t.Errorf("check output should name the account:\n%s", out.String())
+	}
+}
