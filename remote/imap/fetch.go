@@ -60,10 +60,9 @@ func (s *Store) fetchChunk(cn *conn, mailbox string, uidValidity uint32, uids []
 	if len(wanted) == 0 {
 		return nil
 	}
-	ex := cn.examine(mailbox, false)
-	cmd := cn.client.Fetch(set, bodyItems)
+	ex, st := cn.examineAndFetch(mailbox, set, bodyItems)
 	if err := s.examined(cn, ex, mailbox, uidValidity); err != nil {
-		cmd.Close()
+		st.close()
 		return err
 	}
 	deliver := func(uid uint32, body io.Reader) error {
@@ -80,7 +79,6 @@ func (s *Store) fetchChunk(cn *conn, mailbox string, uidValidity uint32, uids []
 		}
 		return nil
 	}
-	st := cn.stream(cmd)
 	var fnErr error
 	for msg := st.next(); msg != nil && fnErr == nil; msg = st.next() {
 		fnErr = s.fetchOne(msg, deliver)

@@ -20,13 +20,11 @@ func (s *Store) Flags(ctx context.Context, mailbox string, uidValidity uint32) (
 	var out []remote.FlagState
 	err := s.do(ctx, "UID FETCH FLAGS", mailbox, func(cn *conn, _ *bool) error {
 		out = out[:0]
-		ex := cn.examine(mailbox, false)
-		cmd := cn.client.Fetch(imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true})
+		ex, st := cn.examineAndFetch(mailbox, imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true})
 		if err := s.examined(cn, ex, mailbox, uidValidity); err != nil {
-			cmd.Close()
+			st.close()
 			return err
 		}
-		st := cn.stream(cmd)
 		for msg := st.next(); msg != nil; msg = st.next() {
 			m := readMeta(msg)
 			if m.uid == 0 || !m.hasFlags {
@@ -76,13 +74,11 @@ func (s *Store) Messages(ctx context.Context, mailbox string, uidValidity, minUI
 		minUID = 1
 	}
 	return s.do(ctx, "UID FETCH", mailbox, func(cn *conn, called *bool) error {
-		ex := cn.examine(mailbox, false)
-		cmd := cn.client.Fetch(imap.UIDSet{imap.UIDRange{Start: imap.UID(minUID), Stop: 0}}, listingItems)
+		ex, st := cn.examineAndFetch(mailbox, imap.UIDSet{imap.UIDRange{Start: imap.UID(minUID), Stop: 0}}, listingItems)
 		if err := s.examined(cn, ex, mailbox, uidValidity); err != nil {
-			cmd.Close()
+			st.close()
 			return err
 		}
-		st := cn.stream(cmd)
 		var last uint32
 		var fnErr error
 		for msg := st.next(); msg != nil; msg = st.next() {

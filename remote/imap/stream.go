@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 )
 
@@ -52,11 +53,13 @@ type fetchStream struct {
 	prevCmd bool // prev came from fromCmd and awaits its ack
 }
 
-// stream starts consuming cmd; the caller must call close.
-func (cn *conn) stream(cmd *imapclient.FetchCommand) *fetchStream {
+// examineAndFetch pipelines EXAMINE mailbox and FETCH, and streams the
+// FETCH responses; the caller waits for the EXAMINE result with
+// Store.examined and must call the stream's close. The sink is in place
+// before FETCH is sent: its first unilateral response may arrive at once.
+func (cn *conn) examineAndFetch(mailbox string, set imap.NumSet, opts *imap.FetchOptions) (*imapclient.SelectCommand, *fetchStream) {
 	st := &fetchStream{
 		cn:      cn,
-		cmd:     cmd,
 		sink:    &fetchSink{ch: make(chan *imapclient.FetchMessageData), done: make(chan struct{})},
 		fromCmd: make(chan *imapclient.FetchMessageData),
 		ack:     make(chan struct{}),
@@ -64,6 +67,10 @@ func (cn *conn) stream(cmd *imapclient.FetchCommand) *fetchStream {
 	cn.sinkMu.Lock()
 	cn.sink = st.sink
 	cn.sinkMu.Unlock()
+
+	ex := cn.examine(mailbox, false)
+	cmd := cn.client.Fetch(set, opts)
+	st.cmd = cmd
 	go func() {
 		defer close(st.fromCmd)
 		for {
@@ -75,7 +82,7 @@ func (cn *conn) stream(cmd *imapclient.FetchCommand) *fetchStream {
 			<-st.ack // the consumer is done with msg: Next may discard it
 		}
 	}()
-	return st
+	return ex, st
 }
 
 // next returns the next response, nil after the last. The previous response

@@ -156,6 +156,9 @@ func (s *IMAP) Port() int {
 // Close stops the server and drops every connection.
 func (s *IMAP) Close() error {
 	err := s.server.Close()
+	// The server closes only the listeners its Serve goroutine has
+	// registered: close ours too, in case Serve has not started yet.
+	s.ln.Close()
 	s.dropAll()
 	return err
 }
