@@ -1,0 +1,114 @@
+package cache_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"mailfs/cache"
+	"mailfs/remote"
+	"mailfs/remote/imap"
+	"mailfs/remote/remotetest"
+)
+
+// TestWithIMAPServer runs the cache over the real IMAP store and the
+// in-process IMAP server: listing, body caching, new mail, and serving the
+// cached tree once the server is gone, also after a restart.
+func TestWithIMAPServer(t *testing.T) {
+	srv := remotetest.NewIMAP(t, nil)
+	zone := time.FixedZone("", -5*3600)
+	var bodies [][]byte
+	for i := range 3 {
+		msg := fmt.Appendf(nil, "From: a@example.com\r\nSubject: message %d\r\nMessage-ID: <m%d@example.com>\r\n\r\nhello %d\r\n", i, i, i)
+		if _, err := srv.Append("INBOX", msg, nil, time.Date(2026, 11, 20, 9, 15+i, 0, 0, zone)); err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, msg)
+	}
+	store := imap.New(&imap.Options{
+		Host: srv.Host(), Port: srv.Port(), TLS: imap.TLSNone, Username: srv.Username,
+		Password:    func(context.Context) (string, error) { return srv.Password, nil },
+		DialTimeout: 5 * time.Second, CommandTimeout: 10 * time.Second,
+	})
+	t.Cleanup(func() { store.Close() })
+
+	dir := t.TempDir()
+	c, err := cache.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	a := c.Account("test", store)
+	ctx := context.Background()
+
+	if _, err := a.Mailboxes(ctx, 0); err != nil {
+		t.Fatalf("Mailboxes: %v", err)
+	}
+	l, err := a.List(ctx, "INBOX", 0)
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	if len(l.Messages) != 3 {
+		t.Fatalf("messages: got %d, want 3", len(l.Messages))
+	}
+	m := l.Messages[1]
+	if m.Subject != "message 1" || m.MessageID != "m1@example.com" || m.Size != int64(len(bodies[1])) {
+		t.Errorf("message 1: got %+v", m)
+	}
+	if _, off := m.InternalDate.Zone(); off != -5*3600 || m.InternalDate.Hour() != 9 || m.InternalDate.Minute() != 16 {
+		t.Errorf("INTERNALDATE: got %v, want 09:16 -0500", m.InternalDate)
+	}
+
+	read := func(uid uint32) ([]byte, error) {
+		f, err := a.Open(ctx, "INBOX", l.UIDValidity, uid)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return io.ReadAll(f)
+	}
+	got, err := read(m.UID)
+	if err != nil || !bytes.Equal(got, bodies[1]) {
+		t.Fatalf("body: got %q, %v; want %q", got, err, bodies[1])
+	}
+	fetches := srv.Fetches()
+	if _, err := read(m.UID); err != nil || srv.Fetches() != fetches {
+		t.Errorf("second read: err %v, FETCH commands %d -> %d, want none", err, fetches, srv.Fetches())
+	}
+
+	if _, err := srv.Append("INBOX", []byte("Subject: new\r\n\r\nnew\r\n"), nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if l, err = a.List(ctx, "INBOX", 0); err != nil || len(l.Messages) != 4 {
+		t.Fatalf("List after new mail: %d messages, %v; want 4", len(l.Messages), err)
+	}
+
+	srv.SetDown(true)
+	if l, err = a.List(ctx, "INBOX", 0); err != nil || len(l.Messages) != 4 {
+		t.Errorf("List offline: %v, %v; want the 4 cached messages", l, err)
+	}
+	if _, err := read(l.Messages[0].UID); !errors.Is(err, remote.ErrUnavailable) {
+		t.Errorf("uncached read offline: got %v, want ErrUnavailable", err)
+	}
+
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = cache.Open(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	a = c.Account("test", store)
+	if mbs, err := a.Mailboxes(ctx, 0); err != nil || len(mbs) == 0 {
+		t.Errorf("Mailboxes after restart, offline: %v, %v", mbs, err)
+	}
+	if l, err = a.List(ctx, "INBOX", 0); err != nil || len(l.Messages) != 4 {
+		t.Errorf("List after restart, offline: %v, %v", l, err)
+	}
+	if got, err := read(m.UID); err != nil || !bytes.Equal(got, bodies[1]) {
+		t.Errorf("cached body after restart, offline: %q, %v", got, err)
+	}
+}
