@@ -17,8 +17,9 @@ import (
 // from disk from then on, across restarts, unless evicted. Concurrent Opens
 // of the same message share one fetch. A message the server no longer has
 // (or whose UIDVALIDITY is gone) gives an error wrapping remote.ErrNotFound;
-// an uncached message while the server is unreachable gives one wrapping
-// remote.ErrUnavailable.
+// an uncached message while the server is unreachable (or within
+// Options.RetryAfter of a failed contact, without trying again) gives one
+// wrapping remote.ErrUnavailable, and a log line.
 func (a *Account) Open(ctx context.Context, mailbox string, uidValidity, uid uint32) (*os.File, error) {
 	path := a.c.bodyPath(a.name, mailbox, uidValidity, uid)
 	for attempt := 0; ; attempt++ {

@@ -136,3 +136,21 @@ func TestMailboxGoneDropsCache(t *testing.T) {
 		t.Errorf("List of a deleted mailbox: got %v, want ErrNotFound", err)
 	}
 }
+
+// Close cancels a sync waiting on the server instead of hanging.
+func TestCloseCancelsRunningSync(t *testing.T) {
+	e := newEnv(t)
+	e.store.gate = make(chan struct{}) // never opens
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.a.List(context.Background(), "INBOX", 0)
+		done <- err
+	}()
+	waitWaiters(t, &e.a.syncs, "INBOX", 1)
+	if err := e.c.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("List during Close: got %v, want context.Canceled", err)
+	}
+}
