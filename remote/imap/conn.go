@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"mime"
 	"net"
 	"slices"
 	"sync"
@@ -121,7 +120,7 @@ func (s *Store) dial(ctx context.Context) (*conn, error) {
 // handshake secures the connection as configured and waits for the greeting.
 func (s *Store) handshake(ctx context.Context, cn *conn) (*imapclient.Client, error) {
 	copts := &imapclient.Options{
-		WordDecoder: &mime.WordDecoder{CharsetReader: charsetReader},
+		WordDecoder: s.words,
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
 			Fetch: cn.unilateralFetch,
 		},

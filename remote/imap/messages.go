@@ -3,6 +3,7 @@ package imap
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -26,7 +27,7 @@ func (s *Store) Flags(ctx context.Context, mailbox string, uidValidity uint32) (
 			return err
 		}
 		for msg := st.next(); msg != nil; msg = st.next() {
-			m := readMeta(msg)
+			m := s.readMeta(msg)
 			if m.uid == 0 || !m.hasFlags {
 				continue // a unilateral update of some other kind
 			}
@@ -61,11 +62,19 @@ func cmpUID(a, b uint32) int {
 	return 0
 }
 
-// listingItems is what Messages asks for. ENVELOPE rather than
-// BODY.PEEK[HEADER.FIELDS (SUBJECT MESSAGE-ID)]: the server parses the
-// header, no literal per message stalls the client's reader, and the
-// benchmark (BenchmarkMessages10k) shows it is the faster of the two here.
-var listingItems = &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true, Flags: true, Envelope: true}
+// listingItems is what Messages asks for. The header fields rather than
+// ENVELOPE: BenchmarkListingItems measured 1.5x the messages per second,
+// a quarter fewer bytes and a third of the allocations, and a real server
+// sends fewer bytes too (no address lists). The small literal per message
+// may come before the UID; readMeta does not mind.
+var listingItems = &imap.FetchOptions{
+	UID: true, RFC822Size: true, InternalDate: true, Flags: true,
+	BodySection: []*imap.FetchItemBodySection{listingHeader},
+}
+
+var listingHeader = &imap.FetchItemBodySection{
+	Peek: true, Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"Subject", "Message-ID"},
+}
 
 // Messages streams the listing of every message with UID >= minUID from one
 // UID FETCH minUID:* command, message by message, in ascending UID order.
@@ -82,7 +91,7 @@ func (s *Store) Messages(ctx context.Context, mailbox string, uidValidity, minUI
 		var last uint32
 		var fnErr error
 		for msg := st.next(); msg != nil; msg = st.next() {
-			m := readMeta(msg)
+			m := s.readMeta(msg)
 			if m.uid < minUID || !m.hasSize || !m.hasDate {
 				// `N:*` always includes the last message, even below N; and
 				// unilateral updates carry flags only.
@@ -129,8 +138,9 @@ type meta struct {
 	msgID    string
 }
 
-// readMeta consumes the items of msg, discarding any literal.
-func readMeta(msg *imapclient.FetchMessageData) meta {
+// readMeta consumes the items of msg; a header literal is parsed for the
+// subject and Message-ID, any other literal discarded.
+func (s *Store) readMeta(msg *imapclient.FetchMessageData) meta {
 	var m meta
 	for item := msg.Next(); item != nil; item = msg.Next() {
 		switch it := item.(type) {
@@ -142,15 +152,27 @@ func readMeta(msg *imapclient.FetchMessageData) meta {
 			m.date, m.hasDate = it.Time, true
 		case imapclient.FetchItemDataFlags:
 			m.flags, m.hasFlags = flagStrings(it.Flags), true
-		case imapclient.FetchItemDataEnvelope:
-			if it.Envelope != nil {
-				m.subject = cleanSubject(it.Envelope.Subject)
-				m.msgID = it.Envelope.MessageID
+		case imapclient.FetchItemDataBodySection:
+			if it.Literal == nil || it.Section == nil || it.Section.Specifier != imap.PartSpecifierHeader {
+				continue
 			}
+			if size := it.Literal.Size(); size > maxHeaderFields {
+				continue // not what a Subject and a Message-ID look like
+			}
+			b, err := io.ReadAll(it.Literal)
+			if err != nil {
+				continue // the command fails with the connection
+			}
+			subject, msgID := parseHeaderFields(b)
+			m.subject = cleanSubject(s.decodeWords(subject))
+			m.msgID = msgID
 		}
 	}
 	return m
 }
+
+// maxHeaderFields bounds the header literal Messages reads into memory.
+const maxHeaderFields = 1 << 20
 
 func (m *meta) info() remote.MessageInfo {
 	return remote.MessageInfo{

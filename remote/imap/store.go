@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"mime"
 	"net"
 	"strconv"
 	"sync"
@@ -21,6 +22,7 @@ type Store struct {
 	log    *slog.Logger
 	slots  chan struct{} // one token per connection in use
 	connID atomic.Uint64
+	words  *mime.WordDecoder // RFC 2047 decoder for subjects
 
 	mu     sync.Mutex
 	idle   []*conn // guarded by mu; most recently released last
@@ -43,6 +45,7 @@ func New(opts *Options) *Store {
 		addr:  addr,
 		log:   o.Logger.With("account", o.Account, "host", addr),
 		slots: make(chan struct{}, o.MaxConns),
+		words: &mime.WordDecoder{CharsetReader: charsetReader},
 	}
 }
 

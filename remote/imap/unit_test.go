@@ -1,0 +1,156 @@
+package imap
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"mailfs/remote"
+)
+
+func TestParseHeaderFields(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, subject, msgID string
+	}{
+		{"plain", "Subject: Hello\r\nMessage-ID: <a@b>\r\n\r\n", "Hello", "a@b"},
+		{"case and order", "message-id:   <x.y@z>  \r\nSUBJECT:Hi there\r\n\r\n", "Hi there", "x.y@z"},
+		{"folded", "Subject: =?UTF-8?B?7JWI?=\r\n =?UTF-8?B?64WV?=\r\n\tend\r\n\r\n", "=?UTF-8?B?7JWI?= =?UTF-8?B?64WV?= end", ""},
+		{"bare LF, no brackets", "Subject: a\nMessage-Id: naked@id\n\n", "a", "naked@id"},
+		{"first wins", "Subject: one\r\nSubject: two\r\n\r\n", "one", ""},
+		{"empty", "\r\n", "", ""},
+		{"8-bit UTF-8", "Subject: Grüße 보관함\r\n\r\n", "Grüße 보관함", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			subject, msgID := parseHeaderFields([]byte(tc.in))
+			if subject != tc.subject || msgID != tc.msgID {
+				t.Errorf("got %q, %q; want %q, %q", subject, msgID, tc.subject, tc.msgID)
+			}
+		})
+	}
+}
+
+func TestDecodeSubject(t *testing.T) {
+	s := New(nil)
+	for _, tc := range []struct{ in, want string }{
+		{"=?UTF-8?B?7JWI64WV7ZWY7IS47JqU?=", "안녕하세요"},
+		{"=?ISO-8859-1?Q?Gr=FC=DFe?=", "Grüße"},
+		{"=?windows-1252?Q?=80_5_=96_caf=E9?=", "€ 5 – café"},
+		{"=?iso-8859-15?Q?=A4uro?=", "€uro"},
+		{"=?UTF-8?B?7JWI?= =?UTF-8?B?64WV?=", "안녕"},
+		{"plain text", "plain text"},
+		{"=?x-unknown?Q?abc?=", "=?x-unknown?Q?abc?="}, // kept as sent
+	} {
+		if got := cleanSubject(s.decodeWords(tc.in)); got != tc.want {
+			t.Errorf("decode %q: got %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if got, want := cleanSubject("bad \xff byte\r\n folded"), "bad \uFFFD byte folded"; got != want {
+		t.Errorf("cleanSubject: got %q, want %q", got, want)
+	}
+}
+
+func TestServerErrKind(t *testing.T) {
+	for _, tc := range []struct {
+		err  imap.Error
+		want error
+	}{
+		{imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeNonExistent, Text: "x"}, remote.ErrNotFound},
+		{imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTryCreate}, remote.ErrNotFound},
+		{imap.Error{Type: imap.StatusResponseTypeNo, Text: "Mailbox doesn't exist: Foo"}, remote.ErrNotFound},
+		{imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable}, remote.ErrUnavailable},
+		{imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed}, remote.ErrAuth},
+		{imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeNoPerm}, remote.ErrRefused},
+		{imap.Error{Type: imap.StatusResponseTypeBad, Text: "Error in IMAP command"}, remote.ErrRefused},
+	} {
+		if got := serverErrKind(&tc.err); got != tc.want {
+			t.Errorf("%v: got %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestXOAuth2Client(t *testing.T) {
+	c := &xoauth2Client{username: "me@example.org", token: "ya29.tok"}
+	mech, ir, err := c.Start()
+	if err != nil || mech != "XOAUTH2" || string(ir) != "user=me@example.org\x01auth=Bearer ya29.tok\x01\x01" {
+		t.Errorf("Start: got %q, %q, %v; want XOAUTH2 and the RFC initial response", mech, ir, err)
+	}
+	resp, err := c.Next([]byte(`{"status":"401"}`))
+	if err != nil || len(resp) != 0 {
+		t.Errorf("Next: got %q, %v; want an empty response", resp, err)
+	}
+}
+
+func TestOptionsDefaults(t *testing.T) {
+	o := (&Options{Host: "h", Username: "u"}).withDefaults()
+	if o.Port != 993 || o.Auth != "plain" || o.MaxConns != 4 || o.DialTimeout != 15*time.Second ||
+		o.CommandTimeout != 60*time.Second || o.Logger == nil || o.Account != "u@h" {
+		t.Errorf("got %+v, want the documented defaults", o)
+	}
+	if p := (&Options{TLS: TLSStartTLS}).withDefaults().Port; p != 143 {
+		t.Errorf("STARTTLS port: got %d, want 143", p)
+	}
+}
+
+// listingServer answers EXAMINE and a UID FETCH with the given FETCH lines.
+func listingServer(t *testing.T, fetchLines ...string) *Store {
+	t.Helper()
+	f := newFakeServer(t, "* OK fake ready", loginHandler(func(w *bufio.Writer, tag, cmd string) {
+		switch {
+		case strings.HasPrefix(cmd, "EXAMINE"):
+			fmt.Fprintf(w, "* OK [UIDVALIDITY 42] ok\r\n%s OK [READ-ONLY] done\r\n", tag)
+		case strings.HasPrefix(cmd, "UID FETCH"):
+			for _, l := range fetchLines {
+				fmt.Fprintf(w, "%s\r\n", l)
+			}
+			fmt.Fprintf(w, "%s OK done\r\n", tag)
+		default:
+			fmt.Fprintf(w, "%s BAD unexpected\r\n", tag)
+		}
+	}))
+	s := New(&Options{
+		Host: f.host(), Port: f.port(), TLS: TLSNone, Username: "u", Account: "test",
+		Password: func(context.Context) (string, error) { return "p", nil },
+	})
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func fetchLine(seq int, uid uint32, uidLast bool) string {
+	h := fmt.Sprintf("Subject: n%d\r\nMessage-ID: <%d@x>\r\n\r\n", uid, uid)
+	attrs := fmt.Sprintf(`RFC822.SIZE 100 INTERNALDATE "20-Nov-2026 09:15:00 +0900" FLAGS (\Seen) BODY[HEADER.FIELDS (SUBJECT MESSAGE-ID)] {%d}`+"\r\n%s", len(h), h)
+	if uidLast {
+		return fmt.Sprintf("* %d FETCH (%s UID %d)", seq, attrs, uid)
+	}
+	return fmt.Sprintf("* %d FETCH (UID %d %s)", seq, uid, attrs)
+}
+
+func TestMessagesUIDAfterHeader(t *testing.T) {
+	s := listingServer(t, fetchLine(1, 3, true), fetchLine(2, 5, false), fetchLine(3, 8, true))
+	var got []string
+	err := s.Messages(context.Background(), "INBOX", 42, 1, func(mi remote.MessageInfo) error {
+		got = append(got, fmt.Sprintf("%d %s %s %s", mi.UID, mi.Subject, mi.MessageID, mi.InternalDate.Format(time.RFC3339)))
+		return nil
+	})
+	want := []string{
+		"3 n3 3@x 2026-11-20T09:15:00+09:00",
+		"5 n5 5@x 2026-11-20T09:15:00+09:00",
+		"8 n8 8@x 2026-11-20T09:15:00+09:00",
+	}
+	if err != nil || strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %q, %v; want %q", got, err, want)
+	}
+}
+
+func TestMessagesOutOfOrder(t *testing.T) {
+	s := listingServer(t, fetchLine(1, 5, false), fetchLine(2, 3, false))
+	err := s.Messages(context.Background(), "INBOX", 42, 1, func(remote.MessageInfo) error { return nil })
+	if !errors.Is(err, remote.ErrRefused) || !strings.Contains(err.Error(), "out of order") {
+		t.Errorf("got %v, want ErrRefused about the order", err)
+	}
+}
