@@ -315,4 +315,3 @@ type literal struct {
 func (l *literal) Size() int64 { return l.size }
 
 var _ imap.LiteralReader = (*literal)(nil)
-
