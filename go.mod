@@ -12,4 +12,7 @@ require (
 	go.etcd.io/bbolt v1.5.0
 )
 
-require golang.org/x/sys v0.45.0 // indirect
+require (
+	github.com/knadh/go-pop3 v1.0.0 // indirect
+	golang.org/x/sys v0.45.0 // indirect
+)
