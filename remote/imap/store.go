@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emersion/go-message/charset"
+
 	"mailfs/remote"
 )
 
@@ -45,7 +47,7 @@ func New(opts *Options) *Store {
 		addr:  addr,
 		log:   o.Logger.With("account", o.Account, "host", addr),
 		slots: make(chan struct{}, o.MaxConns),
-		words: &mime.WordDecoder{CharsetReader: charsetReader},
+		words: &mime.WordDecoder{CharsetReader: charset.Reader},
 	}
 }
 

@@ -42,6 +42,8 @@ func TestDecodeSubject(t *testing.T) {
 		{"=?ISO-8859-1?Q?Gr=FC=DFe?=", "Grüße"},
 		{"=?windows-1252?Q?=80_5_=96_caf=E9?=", "€ 5 – café"},
 		{"=?iso-8859-15?Q?=A4uro?=", "€uro"},
+		{"=?EUC-KR?B?vsiz5w==?=", "안녕"},
+		{"=?ISO-2022-JP?B?GyRCRnxLXBsoQg==?=", "日本"},
 		{"=?UTF-8?B?7JWI?= =?UTF-8?B?64WV?=", "안녕"},
 		{"plain text", "plain text"},
 		{"=?x-unknown?Q?abc?=", "=?x-unknown?Q?abc?="}, // kept as sent
