@@ -13,6 +13,7 @@ require (
 )
 
 require (
+	github.com/knadh/go-pop3 v1.0.0 // indirect
 	golang.org/x/sys v0.45.0 // indirect
 	golang.org/x/text v0.14.0 // indirect
 )
