@@ -24,12 +24,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log := newLogger(stderr, f.verbose)
-	cfg, warnings, err := config.Load(f.config)
+	cfg, err := loadConfig(f.config, log)
 	if err != nil {
 		return err
-	}
-	for _, w := range warnings {
-		log.Warn(w)
 	}
 	fmt.Fprintf(stdout, "config %s: ok, %d account(s)\n", cfg.Path, len(cfg.Accounts))
 

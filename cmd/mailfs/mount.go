@@ -25,12 +25,9 @@ func cmdMount(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log := newLogger(stderr, f.verbose)
-	cfg, warnings, err := config.Load(f.config)
+	cfg, err := loadConfig(f.config, log)
 	if err != nil {
 		return err
-	}
-	for _, w := range warnings {
-		log.Warn(w)
 	}
 	cacheDir, err := config.CacheDir(cfg)
 	if err != nil {
