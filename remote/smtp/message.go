@@ -1,0 +1,161 @@
+package smtp
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/emersion/go-message/textproto"
+
+	"mailfs/remote"
+)
+
+// maxHeader bounds the header block read ahead of the transaction.
+const maxHeader = 1 << 20
+
+// message is a message to send: its header block read ahead (to decide
+// about SMTPUTF8 before MAIL FROM) and the rest still unread.
+type message struct {
+	header []byte // raw header block, blank line included
+	parsed textproto.Header
+	rest   io.Reader
+
+	// seeker is the original reader when it can seek, start its offset at
+	// the start of the message: the 7-bit path scans it and rewinds
+	// instead of copying it.
+	seeker io.ReadSeeker
+	start  int64
+}
+
+// readMessage reads the header block of r.
+func readMessage(r io.Reader) (*message, error) {
+	m := &message{}
+	if rs, ok := r.(io.ReadSeeker); ok {
+		if off, err := rs.Seek(0, io.SeekCurrent); err == nil {
+			m.seeker, m.start = rs, off
+		}
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	var hdr bytes.Buffer
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			err = nil // a long header line: keep reading it
+		}
+		hdr.Write(line)
+		if hdr.Len() > maxHeader {
+			return nil, permanentf("message header is larger than %d bytes", maxHeader)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read message: %w", err)
+		}
+		if s := string(line); s == "\r\n" || s == "\n" {
+			break
+		}
+	}
+	m.header = hdr.Bytes()
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(m.header)))
+	if err != nil && err != io.EOF {
+		return nil, permanentf("message header: %v", err)
+	}
+	m.parsed = h
+	m.rest = br
+	return m, nil
+}
+
+// asIs returns the whole message as it was written.
+func (m *message) asIs() io.Reader {
+	return io.MultiReader(bytes.NewReader(m.header), m.rest)
+}
+
+// sevenBit returns the message in a form a server without 8BITMIME takes:
+// as it is when it is 7-bit clean, re-encoded otherwise. It reads the
+// message once to scan it (rewinding a seekable message, spooling any
+// other), and once more to re-encode it into a spool when needed. close
+// releases the spools.
+func (m *message) sevenBit(tmpDir string) (r io.Reader, reencoded bool, close func(), err error) {
+	sc := &scanner{}
+	sc.Write(m.header)
+	var sp *spill
+	noop := func() {}
+	if m.seeker != nil {
+		if _, err := io.Copy(sc, m.rest); err != nil {
+			return nil, false, noop, fmt.Errorf("read message: %w", err)
+		}
+		if _, err := m.seeker.Seek(m.start, io.SeekStart); err != nil {
+			return nil, false, noop, fmt.Errorf("rewind message: %w", err)
+		}
+		r = m.seeker
+	} else {
+		sp = &spill{dir: tmpDir}
+		sp.Write(m.header)
+		if _, err := io.Copy(io.MultiWriter(sp, sc), m.rest); err != nil {
+			sp.close()
+			return nil, false, noop, fmt.Errorf("read message: %w", err)
+		}
+		if r, err = sp.reader(); err != nil {
+			sp.close()
+			return nil, false, noop, err
+		}
+	}
+	closeSrc := noop
+	if sp != nil {
+		closeSrc = sp.close
+	}
+	if sc.clean() {
+		return r, false, closeSrc, nil
+	}
+	out := &spill{dir: tmpDir}
+	err = toSevenBit(out, r, tmpDir)
+	closeSrc()
+	if err != nil {
+		out.close()
+		if errors.Is(err, remote.ErrPermanent) {
+			return nil, false, noop, err
+		}
+		return nil, false, noop, permanentf("re-encode for a server without 8BITMIME: %v", err)
+	}
+	if r, err = out.reader(); err != nil {
+		out.close()
+		return nil, false, noop, err
+	}
+	return r, true, out.close, nil
+}
+
+// checkEnvelope refuses an envelope no server can take.
+func checkEnvelope(env remote.Envelope) error {
+	if len(env.To) == 0 {
+		return permanentf("no recipients")
+	}
+	for _, a := range append([]string{env.From}, env.To...) {
+		if strings.ContainsAny(a, "\r\n<> \t") {
+			return permanentf("malformed address %q", a)
+		}
+	}
+	for _, a := range env.To {
+		if a == "" {
+			return permanentf("empty recipient address")
+		}
+	}
+	return nil
+}
+
+// nonASCIIAddress returns the first envelope address that is not ASCII and
+// the role it plays ("from" or "to").
+func nonASCIIAddress(env remote.Envelope) (role, addr string) {
+	if hasHigh(env.From) {
+		return "from", env.From
+	}
+	for _, a := range env.To {
+		if hasHigh(a) {
+			return "to", a
+		}
+	}
+	return "", ""
+}

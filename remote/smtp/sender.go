@@ -1,0 +1,547 @@
+package smtp
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"mailfs/remote"
+)
+
+// TLSMode says how the connection to the server is protected.
+type TLSMode int
+
+const (
+	// TLSImplicit speaks TLS from the first byte (port 465). The default.
+	TLSImplicit TLSMode = iota
+	// TLSStartTLS connects in plain text and upgrades with STARTTLS before
+	// anything else is said (port 587). A server without STARTTLS fails.
+	TLSStartTLS
+	// TLSNone never encrypts. The config layer allows it on loopback only.
+	TLSNone
+)
+
+// String returns "implicit", "starttls" or "none".
+func (m TLSMode) String() string {
+	switch m {
+	case TLSImplicit:
+		return "implicit"
+	case TLSStartTLS:
+		return "starttls"
+	case TLSNone:
+		return "none"
+	}
+	return "TLSMode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// Options configures a Sender. Host is required; every other field has a
+// default.
+type Options struct {
+	// Account names the account in log records.
+	Account string
+	// Host is the server's host name or IP address.
+	Host string
+	// Port is the server's port; default 465 for TLSImplicit, 587 for
+	// TLSStartTLS, 25 for TLSNone.
+	Port int
+	// TLS selects implicit TLS, STARTTLS or plain text.
+	TLS TLSMode
+	// TLSConfig is the client TLS configuration, such as a RootCAs pool
+	// from tls_ca_file; nil means the system roots. ServerName defaults to
+	// Host.
+	TLSConfig *tls.Config
+	// Username to authenticate as; empty means no authentication.
+	Username string
+	// Password returns the password for PLAIN and LOGIN. It is called on
+	// every login, so a secret command may rotate it.
+	Password func(ctx context.Context) (string, error)
+	// Auth is the mechanism: "plain" (the default: AUTH PLAIN, or LOGIN
+	// when the server offers only LOGIN), "login", "xoauth2" or
+	// "oauthbearer".
+	Auth string
+	// Token returns the OAuth 2 access token for XOAUTH2 and OAUTHBEARER.
+	Token func(ctx context.Context) (string, error)
+	// DialTimeout bounds the TCP connect; default 30s.
+	DialTimeout time.Duration
+	// CommandTimeout bounds the wait for each reply and for each write
+	// while DATA streams; default 2m. The reply to the final dot of DATA
+	// may take up to max(CommandTimeout, 10m), as RFC 5321 4.5.3.2.6 asks.
+	CommandTimeout time.Duration
+	// IdleTimeout is how long the connection is kept after a message for
+	// the next one of a burst; default 30s, negative closes it after
+	// every message.
+	IdleTimeout time.Duration
+	// Logger receives log records with an "account" attribute; nil
+	// discards them.
+	Logger *slog.Logger
+	// LocalName is the name given in EHLO; default "localhost", which
+	// reveals nothing about the client.
+	LocalName string
+	// TempDir is where messages are spooled for re-encoding to 7-bit;
+	// default os.TempDir(). Spool files are unlinked at creation.
+	TempDir string
+}
+
+// Sender sends messages through one SMTP submission server. It keeps one
+// connection for a burst of messages and sends one message at a time; it
+// is safe for concurrent use.
+type Sender struct {
+	opts Options
+	addr string
+	log  *slog.Logger
+
+	// sem is held by the goroutine using the connection. Holding it
+	// guards sess, idle and closed.
+	sem    chan struct{}
+	sess   *session
+	idle   *time.Timer
+	closed bool
+}
+
+var _ remote.Sender = (*Sender)(nil)
+
+// session is one open, greeted and authenticated connection.
+type session struct {
+	client   *gosmtp.Client
+	conn     *deadlineConn
+	ext      []string // EHLO keywords with their parameters
+	eightBit bool     // 8BITMIME offered
+	utf8     bool     // SMTPUTF8 offered
+	lastUsed time.Time
+}
+
+// New returns a Sender for the server opts describes. It connects lazily,
+// on the first Send.
+func New(opts *Options) *Sender {
+	o := *opts
+	if o.Port == 0 {
+		switch o.TLS {
+		case TLSStartTLS:
+			o.Port = 587
+		case TLSNone:
+			o.Port = 25
+		default:
+			o.Port = 465
+		}
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 30 * time.Second
+	}
+	if o.CommandTimeout <= 0 {
+		o.CommandTimeout = 2 * time.Minute
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = 30 * time.Second
+	}
+	if o.LocalName == "" {
+		o.LocalName = "localhost"
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Sender{
+		opts: o,
+		addr: net.JoinHostPort(o.Host, strconv.Itoa(o.Port)),
+		log:  log.With("account", o.Account, "server", net.JoinHostPort(o.Host, strconv.Itoa(o.Port))),
+		sem:  make(chan struct{}, 1),
+	}
+}
+
+// Send transmits msg to env's recipients. See remote.Sender.
+//
+// The message goes out byte for byte when the server offers 8BITMIME (or
+// when it is 7-bit clean); otherwise it is re-encoded to 7-bit first.
+// Non-ASCII addresses need SMTPUTF8. When some recipients are refused with
+// a 5xx reply and others accepted, nothing is sent: the transaction is
+// reset before DATA and the error, permanent, lists every refused recipient
+// with the server's reply, so the user can fix the list and retry. A 4xx
+// reply to any recipient is a temporary failure of the whole message.
+func (s *Sender) Send(ctx context.Context, env remote.Envelope, msg io.Reader) error {
+	if err := checkEnvelope(env); err != nil {
+		return err
+	}
+	m, err := readMessage(msg)
+	if err != nil {
+		return err
+	}
+	if err := s.acquire(ctx); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	defer s.release()
+	if s.closed {
+		return fmt.Errorf("send: sender closed: %w", remote.ErrUnavailable)
+	}
+	sess, err := s.session(ctx)
+	if err != nil {
+		return err
+	}
+	err = s.transact(ctx, sess, env, m)
+	switch {
+	case err == nil:
+		s.log.Info("message sent", "from", env.From, "recipients", len(env.To))
+	case isReply(err) || errors.Is(err, remote.ErrPermanent):
+		s.log.Warn("message not sent", "err", err)
+	default:
+		s.log.Warn("message not sent, will retry", "err", err)
+	}
+	return err
+}
+
+// transact runs MAIL, RCPT and DATA for one message on sess, and leaves
+// the connection in step for the next message or drops it.
+func (s *Sender) transact(ctx context.Context, sess *session, env remote.Envelope, m *message) (err error) {
+	unbind := sess.conn.bind(ctx)
+	const (
+		undoNothing = iota
+		undoReset   // a command was refused: RSET before the next message
+		undoDrop    // the connection is out of step
+	)
+	undo := undoNothing
+	defer func() {
+		if !unbind() || undo == undoDrop {
+			s.drop("connection out of step")
+			return
+		}
+		if undo == undoReset {
+			rctx, cancel := context.WithTimeout(context.Background(), s.opts.CommandTimeout)
+			defer cancel()
+			unbind := sess.conn.bind(rctx)
+			rerr := sess.client.Reset()
+			if !unbind() || rerr != nil {
+				s.drop("RSET failed")
+			}
+		}
+	}()
+	// fail classifies a failed command and decides how to undo it.
+	fail := func(op string, err error) error {
+		err = classify(ctx, op, err)
+		if isReply(err) {
+			undo = max(undo, undoReset)
+		} else {
+			undo = undoDrop
+		}
+		return err
+	}
+
+	utf8 := false
+	if role, addr := nonASCIIAddress(env); addr != "" {
+		if !sess.utf8 {
+			return permanentf("server lacks SMTPUTF8, cannot send %s non-ASCII address %s", role, addr)
+		}
+		utf8 = true
+	}
+	if field, addr := nonASCIIHeaderAddress(m.parsed); addr != "" {
+		if !sess.utf8 {
+			return permanentf("server lacks SMTPUTF8, cannot send a message with non-ASCII address %s in %s", addr, field)
+		}
+		utf8 = true
+	}
+
+	body := m.asIs()
+	if !sess.eightBit && !utf8 {
+		r, reencoded, closeBody, err := m.sevenBit(s.opts.TempDir)
+		if err != nil {
+			return err
+		}
+		defer closeBody()
+		if reencoded {
+			s.log.Debug("message re-encoded to 7-bit: server lacks 8BITMIME")
+		}
+		body = r
+	}
+
+	c := sess.client
+	if err := c.Mail(env.From, &gosmtp.MailOptions{UTF8: utf8}); err != nil {
+		return fail("MAIL FROM:<"+env.From+">", err)
+	}
+	var refused []string
+	for _, to := range env.To {
+		if err := c.Rcpt(to, nil); err != nil {
+			err = fail("RCPT TO:<"+to+">", err)
+			var re *ReplyError
+			if !errors.As(err, &re) || !re.Permanent() {
+				return err
+			}
+			refused = append(refused, "<"+to+">: "+re.Reply())
+		}
+	}
+	if len(refused) > 0 {
+		return permanentf("%d of %d recipients refused, nothing sent: server said: %s",
+			len(refused), len(env.To), strings.Join(refused, "; "))
+	}
+	w, err := c.Data()
+	if err != nil {
+		return fail("DATA", err)
+	}
+	src := &readErrorReader{r: body}
+	if _, err := io.Copy(w, src); err != nil {
+		undo = undoDrop // part of a message went out: never end it with a dot
+		if src.err != nil {
+			return fmt.Errorf("read message: %w", src.err)
+		}
+		return classify(ctx, "DATA", err)
+	}
+	if err := w.Close(); err != nil {
+		return fail("end of DATA", err)
+	}
+	return nil
+}
+
+// readErrorReader remembers an error of the message reader, to tell it
+// from an error of the connection.
+type readErrorReader struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErrorReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
+}
+
+// session returns the open connection, after a NOOP proves it alive, or a
+// new one.
+func (s *Sender) session(ctx context.Context) (*session, error) {
+	if s.idle != nil {
+		s.idle.Stop()
+	}
+	if sess := s.sess; sess != nil {
+		unbind := sess.conn.bind(ctx)
+		err := sess.client.Noop()
+		if unbind() && err == nil {
+			return sess, nil
+		}
+		if ctx.Err() != nil {
+			s.drop("context ended")
+			return nil, classify(ctx, "NOOP", ctx.Err())
+		}
+		s.drop(fmt.Sprintf("NOOP failed: %v", err))
+	}
+	sess, err := s.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.sess = sess
+	return sess, nil
+}
+
+// dial connects, greets, secures and authenticates a new connection. The
+// whole setup is bounded by DialTimeout + CommandTimeout.
+func (s *Sender) dial(ctx context.Context) (*session, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.DialTimeout+s.opts.CommandTimeout)
+	defer cancel()
+	d := net.Dialer{Timeout: s.opts.DialTimeout}
+	nc, err := d.DialContext(ctx, "tcp", s.addr)
+	if err != nil {
+		return nil, classify(ctx, "connect to "+s.addr, err)
+	}
+	dc := newDeadlineConn(nc, s.opts.CommandTimeout)
+	unbind := dc.bind(ctx)
+	sess, err := s.setup(ctx, dc)
+	if !unbind() && err == nil {
+		err = classify(ctx, "connect to "+s.addr, context.Cause(ctx))
+	}
+	if err != nil {
+		if sess != nil {
+			sess.client.Close()
+		}
+		dc.Close()
+		return nil, err
+	}
+	s.log.Debug("connected", "tls", s.opts.TLS.String(), "extensions", sess.ext)
+	return sess, nil
+}
+
+// setup does everything between the TCP connect and the first MAIL.
+func (s *Sender) setup(ctx context.Context, dc *deadlineConn) (*session, error) {
+	cfg := s.tlsConfig()
+	var c *gosmtp.Client
+	switch s.opts.TLS {
+	case TLSImplicit:
+		tc := tls.Client(dc, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return nil, classify(ctx, "TLS handshake with "+s.addr, err)
+		}
+		c = gosmtp.NewClient(tc)
+	case TLSStartTLS:
+		// Greeting, EHLO localhost and STARTTLS; the handshake itself
+		// happens on the next command, the EHLO below, so a bad
+		// certificate fails there, before any secret is sent.
+		var err error
+		if c, err = gosmtp.NewClientStartTLS(dc, cfg); err != nil {
+			return nil, classify(ctx, "STARTTLS with "+s.addr, err)
+		}
+	default:
+		c = gosmtp.NewClient(dc)
+	}
+	c.CommandTimeout = s.opts.CommandTimeout
+	c.SubmissionTimeout = max(s.opts.CommandTimeout, 10*time.Minute)
+	sess := &session{client: c, conn: dc}
+
+	// EHLO, capturing the reply for the extension list (go-smtp keeps it
+	// private). Nothing secret passes during EHLO.
+	var ehlo bytes.Buffer
+	c.DebugWriter = &ehlo
+	err := c.Hello(s.opts.LocalName)
+	c.DebugWriter = nil
+	if err != nil {
+		op := "EHLO"
+		if s.opts.TLS == TLSStartTLS {
+			op = "TLS handshake after STARTTLS with " + s.addr
+		}
+		return sess, classify(ctx, op, err)
+	}
+	sess.ext = parseEHLO(ehlo.String())
+	sess.eightBit, _ = c.Extension("8BITMIME")
+	sess.utf8, _ = c.Extension("SMTPUTF8")
+
+	if err := s.authenticate(ctx, c); err != nil {
+		return sess, err
+	}
+	return sess, nil
+}
+
+// tlsConfig returns the configured TLS settings with ServerName set.
+func (s *Sender) tlsConfig() *tls.Config {
+	cfg := &tls.Config{}
+	if s.opts.TLSConfig != nil {
+		cfg = s.opts.TLSConfig.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = s.opts.Host
+	}
+	if cfg.MinVersion == 0 {
+		cfg.MinVersion = tls.VersionTLS12
+	}
+	return cfg
+}
+
+// parseEHLO returns the keywords of the EHLO reply in a client trace.
+func parseEHLO(trace string) []string {
+	var ext []string
+	greeting := true
+	for _, line := range strings.Split(trace, "\n") {
+		line = strings.TrimRight(line, "\r")
+		if len(line) < 4 || !strings.HasPrefix(line, "250") || (line[3] != '-' && line[3] != ' ') {
+			continue
+		}
+		if greeting { // "250-host.example greets you"
+			greeting = false
+			continue
+		}
+		ext = append(ext, line[4:])
+	}
+	return ext
+}
+
+// Check connects, greets, authenticates and quits, for `mailfs check`. It
+// returns the extensions the server offers after TLS, such as "8BITMIME"
+// and "AUTH PLAIN LOGIN". It does not touch the connection Send keeps.
+func (s *Sender) Check(ctx context.Context) ([]string, error) {
+	sess, err := s.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	unbind := sess.conn.bind(ctx)
+	err = sess.client.Quit()
+	unbind()
+	sess.client.Close()
+	if err != nil {
+		return sess.ext, classify(ctx, "QUIT", err)
+	}
+	return sess.ext, nil
+}
+
+// Close ends the connection kept between messages. Sends after Close fail.
+func (s *Sender) Close() error {
+	s.sem <- struct{}{}
+	defer func() { <-s.sem }()
+	s.closed = true
+	if s.idle != nil {
+		s.idle.Stop()
+	}
+	s.quit()
+	return nil
+}
+
+// acquire waits for the connection, or for ctx to end.
+func (s *Sender) acquire(ctx context.Context) error {
+	select {
+	case s.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// release gives the connection back and arms the idle timer.
+func (s *Sender) release() {
+	if s.sess != nil && !s.closed {
+		if s.opts.IdleTimeout < 0 {
+			s.quit()
+		} else {
+			s.sess.lastUsed = time.Now()
+			if s.idle == nil {
+				s.idle = time.AfterFunc(s.opts.IdleTimeout, s.closeIdle)
+			} else {
+				s.idle.Reset(s.opts.IdleTimeout)
+			}
+		}
+	}
+	<-s.sem
+}
+
+// closeIdle runs from the idle timer: it quits a connection unused for
+// IdleTimeout, unless a Send holds it (that Send re-arms the timer).
+func (s *Sender) closeIdle() {
+	select {
+	case s.sem <- struct{}{}:
+	default:
+		return
+	}
+	defer func() { <-s.sem }()
+	if s.sess == nil || time.Since(s.sess.lastUsed) < s.opts.IdleTimeout {
+		return
+	}
+	s.log.Debug("closing idle connection")
+	s.quit()
+}
+
+// quit says QUIT, briefly, and closes the connection. The caller holds sem.
+func (s *Sender) quit() {
+	sess := s.sess
+	if sess == nil {
+		return
+	}
+	s.sess = nil
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	unbind := sess.conn.bind(ctx)
+	sess.client.Quit()
+	unbind()
+	sess.client.Close()
+}
+
+// drop closes the connection without a word. The caller holds sem.
+func (s *Sender) drop(why string) {
+	if s.sess == nil {
+		return
+	}
+	s.log.Debug("dropping connection", "reason", why)
+	s.sess.client.Close()
+	s.sess = nil
+}
