@@ -1,0 +1,105 @@
+// Package outbox owns the outgoing mail spool: the drafts being written into
+// MOUNT/outbox/, the queue of messages waiting to be sent, the send state
+// machine with its retry schedule, and outbox/failed/. It depends only on a
+// remote.Sender (and an optional function that stores the Sent copy) and
+// knows nothing about FUSE: the fs package puts nodes on top of this API.
+//
+// # The promise
+//
+// A message whose Commit returned nil is on disk, fsync'ed, and will be sent
+// at least once, even across crashes and power cuts; it leaves the spool
+// only when the server accepted it (then it is gone from Queued) or when the
+// server refused it for good (then it is in Failed with a one-line reason),
+// or when the user removes it. The only duplicate a crash can cause is one
+// resend of the message that was being transmitted when mailfs died (the
+// server may have said 250 before the crash and we could not record it).
+//
+// # Spool layout
+//
+// Every message is a directory named by a random id, holding message.eml
+// (the bytes) and state.json (a record: name, state, account, envelope,
+// attempts, errors):
+//
+//	DIR/              0700, locked with flock(DIR/lock) by one Outbox at a time
+//	  tmp/ID/draft    a draft being written; anything in tmp/ is deleted by Open
+//	  queue/ID/       committed messages: queued, sending, sent (copy pending)
+//	  failed/ID/      messages that cannot be sent; state.json holds the reason
+//
+// Files are 0600, directories 0700. Every transition is crash-safe: a new
+// state.json is written to state.json.tmp, fsync'ed and renamed over the old
+// one, and the directory is fsync'ed; a message moves between tmp/, queue/
+// and failed/ by renaming its whole directory (atomic) and fsync'ing both
+// parents.
+//
+// # State machine
+//
+//	draft (tmp/ID/draft)
+//	   │ Commit: validate, prepare (Date, Message-ID, From filled in, Bcc
+//	   │ removed, envelope recorded), fsync, rename tmp/ID -> queue/ID
+//	   ├──────────────────────────────────────────► failed  (invalid message)
+//	   ▼
+//	queued ◄────────── retry: Attempts++, NextAttempt = now + backoff
+//	   │ due                       ▲ temporary error (4xx, network, ctx)
+//	   ▼                           │
+//	sending ───────────────────────┘
+//	   │  ├──────────────────────────────────────► failed  (error wrapping
+//	   │  │                                                 remote.ErrPermanent)
+//	   │  └── success, no Sent copy ─────────────► done
+//	   ▼ success, account has SentCopy
+//	sent (copy pending) ── SentCopy ok / given up ► done (directory removed)
+//	   ▲   │ SentCopy failed: retried on the backoff schedule, never resent
+//	   └───┘
+//
+//	failed ── Retry ─► queued (Attempts reset, due now)
+//	queued, failed ── Remove ─► gone (refused while sending)
+//
+// "sending" is recorded before the message is handed to the Sender, "sent"
+// after the Sender returned nil and before SentCopy is called. "done" is the
+// rename of queue/ID into tmp/ followed by its removal.
+//
+// Open recovers a spool after a crash:
+//
+//   - tmp/* is deleted: drafts never committed (the writer never saw Commit
+//     succeed) and half-removed messages;
+//   - sending goes back to queued, due now (at-least-once: this is the single
+//     possible duplicate);
+//   - sent (copy pending) only retries the Sent copy, it is never resent;
+//   - a state.json that disagrees with its directory (a crash in the middle of
+//     a move to failed/ or of a Retry) finishes the move;
+//   - a queued message whose account is no longer configured is routed again
+//     by its envelope sender (an account owning the address, else the default
+//     account) or, if none fits, moved to failed/ with a reason.
+//
+// # Names
+//
+// The user's file name is kept for display. Names are unique across queued
+// and failed messages together (so a message keeps its name when it moves to
+// failed/ and back), and NAME.error is reserved next to NAME: a name already
+// taken gets a numeric suffix before its extension ("msg.eml" becomes
+// "msg-2.eml", then "msg-3.eml"). The name is settled at Commit; Draft.Name
+// reports it. A message that was sent and only waits for its Sent copy no
+// longer holds its name and is not listed.
+//
+// # Routing and preparation
+//
+// The account is the one whose Addresses contain the From: address (compared
+// case-insensitively). With no From: the default account is used and its
+// first address is written into a new From: field. A From: that matches no
+// account goes through the default account, with the default account's first
+// address as envelope sender (bounces reach a mailbox the user reads); with
+// no default account such a message is invalid. Recipients are To, Cc and Bcc
+// (group syntax allowed), deduplicated; none is invalid.
+//
+// At Commit the message is rewritten once: Date: (RFC 5322, from
+// Options.Now) and Message-ID: (<random@domain-of-From>) are added at the top
+// when missing, Bcc: fields are removed, and every other byte is kept (header
+// field order, folding, line endings and the body are untouched). The
+// envelope is stored in state.json.
+//
+// # Concurrency
+//
+// An Outbox is safe for concurrent use. Run starts one worker per account, so
+// a slow server delays only its own account's mail; each worker sends its due
+// messages one after another in commit order (a burst), then sleeps until the
+// next due time or a Kick.
+package outbox

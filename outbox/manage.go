@@ -1,0 +1,176 @@
+package outbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Retry moves the failed message name back into the queue (mv
+// outbox/failed/NAME outbox/): due now, attempts reset, same name. A
+// message that failed because it was invalid is validated and prepared
+// again, and stays in failed/ with an error wrapping ErrInvalid if it still
+// cannot be sent. A message whose account is no longer configured is routed
+// again by its envelope sender.
+func (o *Outbox) Retry(name string) error {
+	o.mu.Lock()
+	it := o.byName[name]
+	switch {
+	case it == nil || it.rec.State != StateFailed:
+		o.mu.Unlock()
+		return notExist(name)
+	case it.busy:
+		o.mu.Unlock()
+		return fmt.Errorf("outbox: retry %s: %w", name, ErrBusy)
+	}
+	it.busy = true
+	rec, dir := it.rec, it.dir
+	o.mu.Unlock()
+	acct, err := o.retry(it, rec, dir)
+	o.release(it)
+	if err != nil {
+		return err
+	}
+	o.log.Info("outbox: failed message queued again", "name", name, "account", acct.Name)
+	o.kick(acct) // after release: the worker skips busy messages
+	return nil
+}
+
+// retry does Retry's work on the busy item it and returns the account that
+// will send it.
+func (o *Outbox) retry(it *item, rec record, dir string) (*account, error) {
+	name := rec.Name
+	if !rec.Prepared {
+		return o.retryUnprepared(it, rec, dir)
+	}
+	now := o.now()
+	rec.State = StateQueued
+	rec.Attempts, rec.CopyAttempts = 0, 0
+	rec.NextAttempt = now
+	rec.LastError, rec.Error = "", ""
+	if o.byAccount[rec.Account] == nil {
+		tmp := &item{rec: rec}
+		o.reroute(tmp)
+		if tmp.rec.State == StateFailed {
+			return nil, fmt.Errorf("outbox: retry %s: %w: %s", name, ErrInvalid, tmp.rec.Error)
+		}
+		rec = tmp.rec
+	}
+	to := o.path(queueDir, it.id)
+	if err := writeRecord(dir, &rec); err != nil {
+		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
+	}
+	if err := moveDir(dir, to); err != nil {
+		// state.json already says queued: Open finishes the move.
+		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
+	}
+	o.mu.Lock()
+	it.rec, it.dir = rec, to
+	o.mu.Unlock()
+	return o.byAccount[rec.Account], nil
+}
+
+// retryUnprepared prepares an invalid message again from its bytes, into a
+// new spool directory that replaces the failed one.
+func (o *Outbox) retryUnprepared(it *item, rec record, dir string) (*account, error) {
+	name := rec.Name
+	src, err := os.Open(filepath.Join(dir, messageFile))
+	if err != nil {
+		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
+	}
+	defer src.Close()
+	st, err := src.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
+	}
+	ndir := o.path(tmpDir, newID())
+	if err := os.Mkdir(ndir, 0o700); err != nil {
+		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
+	}
+	defer os.RemoveAll(ndir) // once moved, nothing is left here
+	p, size, err := o.prepare(ndir, src, st.Size())
+	if errors.Is(err, ErrInvalid) {
+		now := o.now()
+		rec.Error = oneLine(fmt.Sprintf("%v (%s)", err, stamp(now)))
+		if werr := writeRecord(dir, &rec); werr == nil {
+			o.mu.Lock()
+			it.rec = rec
+			o.mu.Unlock()
+		}
+		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
+	}
+	now := o.now()
+	nrec := record{
+		Name:        name,
+		State:       StateQueued,
+		Seq:         rec.Seq,
+		Created:     rec.Created,
+		Prepared:    true,
+		Account:     p.acct.Name,
+		From:        p.from,
+		To:          p.to,
+		NextAttempt: now,
+	}
+	id := filepath.Base(ndir)
+	to := o.path(queueDir, id)
+	if err := writeRecord(ndir, &nrec); err != nil {
+		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
+	}
+	if err := moveDir(ndir, to); err != nil {
+		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
+	}
+	// From here the queued copy is the message; a crash before the failed
+	// one is gone leaves both (Open gives the second a new name).
+	nit := &item{id: id, dir: to, rec: nrec, size: size}
+	o.mu.Lock()
+	delete(o.items, it.id)
+	o.items[id] = nit
+	o.byName[name] = nit
+	o.mu.Unlock()
+	if err := o.discard(dir); err != nil {
+		o.log.Error("outbox: cannot delete the failed copy of a retried message", "name", name, "err", err)
+	}
+	return p.acct, nil
+}
+
+// Remove cancels the queued message name (rm outbox/NAME). It is refused
+// with an error wrapping ErrBusy while the message is being sent.
+func (o *Outbox) Remove(name string) error {
+	return o.remove(name, false)
+}
+
+// RemoveFailed deletes the failed message name and its NAME.error (rm
+// outbox/failed/NAME).
+func (o *Outbox) RemoveFailed(name string) error {
+	return o.remove(name, true)
+}
+
+func (o *Outbox) remove(name string, failed bool) error {
+	o.mu.Lock()
+	it := o.byName[name]
+	switch {
+	case it == nil || (it.rec.State == StateFailed) != failed:
+		o.mu.Unlock()
+		return notExist(name)
+	case it.busy:
+		o.mu.Unlock()
+		return fmt.Errorf("outbox: remove %s: %w", name, ErrBusy)
+	}
+	it.busy = true
+	dir := it.dir
+	o.mu.Unlock()
+	if err := o.discard(dir); err != nil {
+		o.release(it)
+		return fmt.Errorf("outbox: remove %s: %w", name, err)
+	}
+	o.mu.Lock()
+	delete(o.items, it.id)
+	delete(o.byName, name)
+	o.mu.Unlock()
+	o.log.Info("outbox: message removed", "name", name, "failed", failed)
+	return nil
+}

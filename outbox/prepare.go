@@ -1,0 +1,189 @@
+package outbox
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
+)
+
+// dateLayout is the RFC 5322 date-time format.
+const dateLayout = "Mon, 02 Jan 2006 15:04:05 -0700"
+
+// headerEnd returns the length of the header block at the start of b,
+// including the blank line that ends it, or -1 when b holds no blank line.
+// Scanning starts at from, which must be the start of a line.
+func headerEnd(b []byte, from int) (end, next int) {
+	i := from
+	for i < len(b) {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			break
+		}
+		if j == 0 || (j == 1 && b[i] == '\r') {
+			return i + j + 1, i + j + 1
+		}
+		i += j + 1
+	}
+	return -1, i
+}
+
+// lineEnding returns the line ending the message uses: that of its first
+// line, CRLF when it has none.
+func lineEnding(b []byte) string {
+	if i := bytes.IndexByte(b, '\n'); i > 0 && b[i-1] == '\r' {
+		return "\r\n"
+	} else if i >= 0 {
+		return "\n"
+	}
+	return "\r\n"
+}
+
+// terminate returns a header block that ends with a blank line: hb as it is
+// when complete, otherwise hb (a whole file without blank line) with the
+// line ending and blank line it lacks.
+func terminate(hb []byte, complete bool) []byte {
+	if complete {
+		return hb
+	}
+	eol := lineEnding(hb)
+	out := bytes.Clone(hb)
+	if len(out) > 0 && out[len(out)-1] != '\n' {
+		out = append(out, eol...)
+	}
+	return append(out, eol...)
+}
+
+// parseHeader parses a header block that ends with a blank line.
+func parseHeader(hb []byte) (*mail.Header, error) {
+	th, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(hb)))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, invalidf("header: %v", err)
+	}
+	h := &mail.Header{}
+	h.Header.Header = th
+	return h, nil
+}
+
+// rewriteHeader returns the header block to transmit: hb (ending with its
+// blank line) without its Bcc: fields, with the fields the message lacks
+// (From:, Date:, Message-ID:) added at the top in the message's own line
+// ending. Every other byte is kept.
+func rewriteHeader(hb []byte, h *mail.Header, p *plan, now time.Time) []byte {
+	eol := lineEnding(hb)
+	var out bytes.Buffer
+	if p.fillFrom != "" {
+		out.WriteString("From: " + p.fillFrom + eol)
+	}
+	if !h.Has("Date") {
+		out.WriteString("Date: " + now.Format(dateLayout) + eol)
+	}
+	if !h.Has("Message-Id") {
+		out.WriteString("Message-ID: <" + newMessageID(now) + "@" + p.domain + ">" + eol)
+	}
+	drop := false
+	for i := 0; i < len(hb); {
+		j := bytes.IndexByte(hb[i:], '\n')
+		line := hb[i:]
+		if j >= 0 {
+			line = hb[i : i+j+1]
+		}
+		switch {
+		case line[0] == ' ' || line[0] == '\t':
+			// A continuation line belongs to the field above.
+		case len(bytes.TrimRight(line, "\r\n")) == 0:
+			drop = false // the blank line that ends the header
+		default:
+			name, _, _ := bytes.Cut(line, []byte(":"))
+			drop = strings.EqualFold(strings.TrimSpace(string(name)), "Bcc")
+		}
+		if !drop {
+			out.Write(line)
+		}
+		i += len(line)
+	}
+	return out.Bytes()
+}
+
+// newMessageID returns the local part of a new Message-ID: time and 64
+// random bits.
+func newMessageID(now time.Time) string {
+	var b [8]byte
+	rand.Read(b[:])
+	return strings.ToUpper(strconv.FormatInt(now.UnixNano(), 36)) + "." + hex.EncodeToString(b[:])
+}
+
+// readHeaderBlock reads the header block of the size bytes of f: it returns
+// the block (ending with its blank line, added when the file has none) and
+// the offset where the body starts.
+func (o *Outbox) readHeaderBlock(f *os.File, size int64) (hb []byte, bodyOff int64, err error) {
+	n := min(size, int64(o.maxHeader))
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, fmt.Errorf("read message: %w", err)
+	}
+	end, _ := headerEnd(buf, 0)
+	switch {
+	case end >= 0:
+		return buf[:end], int64(end), nil
+	case size > int64(o.maxHeader):
+		return nil, 0, o.errHeaderTooLong()
+	default:
+		// No blank line: the whole file is the header of a message without
+		// body.
+		return terminate(buf, false), size, nil
+	}
+}
+
+func (o *Outbox) errHeaderTooLong() error {
+	return invalidf("no blank line within the first %d bytes: a blank line must end the header", o.maxHeader)
+}
+
+// prepare validates the size bytes of src and writes the message to
+// transmit into dir/message.eml, fsync'ed. Errors wrapping ErrInvalid say
+// why the message cannot be sent; others are I/O errors.
+func (o *Outbox) prepare(dir string, src *os.File, size int64) (*plan, int64, error) {
+	hb, bodyOff, err := o.readHeaderBlock(src, size)
+	if err != nil {
+		return nil, 0, err
+	}
+	h, err := parseHeader(hb)
+	if err != nil {
+		return nil, 0, err
+	}
+	p, err := o.route(h)
+	if err != nil {
+		return nil, 0, err
+	}
+	dst, err := os.OpenFile(filepath.Join(dir, messageFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, 0, fmt.Errorf("prepare message: %w", err)
+	}
+	w := bufio.NewWriterSize(dst, 64<<10)
+	nh, _ := w.Write(rewriteHeader(hb, h, p, o.now()))
+	nb, err := io.Copy(w, io.NewSectionReader(src, bodyOff, size-bodyOff))
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = dst.Sync()
+	}
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("prepare message: %w", err)
+	}
+	return p, int64(nh) + nb, nil
+}

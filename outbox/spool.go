@@ -1,0 +1,382 @@
+package outbox
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+)
+
+// Spool directory and file names.
+const (
+	tmpDir      = "tmp"
+	queueDir    = "queue"
+	failedDir   = "failed"
+	draftFile   = "draft"
+	messageFile = "message.eml"
+	stateFile   = "state.json"
+	lockFile    = "lock"
+)
+
+// recordVersion is the version of the state.json format.
+const recordVersion = 1
+
+// record is the content of state.json: everything about a message except
+// its bytes.
+type record struct {
+	Version int    `json:"version"`
+	Name    string `json:"name"`
+	State   string `json:"state"`
+	// Seq orders messages by commit.
+	Seq     uint64    `json:"seq"`
+	Created time.Time `json:"created"`
+	// Prepared is true when message.eml is the prepared message and
+	// Account, From and To are set; false for an invalid message, whose
+	// message.eml holds the bytes as the user wrote them.
+	Prepared     bool      `json:"prepared"`
+	Account      string    `json:"account,omitempty"`
+	From         string    `json:"from,omitempty"`
+	To           []string  `json:"to,omitempty"`
+	Attempts     int       `json:"attempts,omitempty"`
+	NextAttempt  time.Time `json:"next_attempt,omitzero"`
+	LastError    string    `json:"last_error,omitempty"`
+	Error        string    `json:"error,omitempty"`
+	CopyAttempts int       `json:"copy_attempts,omitempty"`
+}
+
+// item is a committed message in memory. All fields are guarded by
+// Outbox.mu; the directory on disk belongs to whoever set busy.
+type item struct {
+	id   string
+	dir  string // absolute path of the message's directory (queue/ID or failed/ID)
+	rec  record
+	size int64
+	// busy is set while one goroutine works on the item's directory
+	// (sending, Sent copy, Remove, Retry); others skip the item or get
+	// ErrBusy.
+	busy bool
+}
+
+func (it *item) messagePath() string { return filepath.Join(it.dir, messageFile) }
+
+func (it *item) entry() Entry {
+	return Entry{
+		Name:        it.rec.Name,
+		Size:        it.size,
+		ModTime:     it.rec.Created,
+		State:       it.rec.State,
+		Account:     it.rec.Account,
+		From:        it.rec.From,
+		Recipients:  slices.Clone(it.rec.To),
+		Attempts:    it.rec.Attempts,
+		NextAttempt: it.rec.NextAttempt,
+		LastError:   it.rec.LastError,
+		Error:       it.rec.Error,
+	}
+}
+
+func sortItems(its []*item) {
+	slices.SortFunc(its, func(a, b *item) int {
+		if a.rec.Seq != b.rec.Seq {
+			if a.rec.Seq < b.rec.Seq {
+				return -1
+			}
+			return 1
+		}
+		if a.id < b.id {
+			return -1
+		}
+		if a.id > b.id {
+			return 1
+		}
+		return 0
+	})
+}
+
+func (o *Outbox) path(elem ...string) string {
+	return filepath.Join(append([]string{o.dir}, elem...)...)
+}
+
+func newID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// syncDir makes the entries of dir (creations, renames, removals) durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("fsync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// writeRecord replaces dir/state.json atomically and durably.
+func writeRecord(dir string, rec *record) error {
+	rec.Version = recordVersion
+	b, err := json.MarshalIndent(rec, "", "\t")
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	b = append(b, '\n')
+	tmp := filepath.Join(dir, stateFile+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, stateFile))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write state %s: %w", dir, err)
+	}
+	return syncDir(dir)
+}
+
+func readRecord(dir string) (record, error) {
+	var rec record
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if err != nil {
+		return rec, err
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return rec, fmt.Errorf("decode %s: %w", filepath.Join(dir, stateFile), err)
+	}
+	if rec.Version != recordVersion {
+		return rec, fmt.Errorf("%s: unknown state version %d", filepath.Join(dir, stateFile), rec.Version)
+	}
+	return rec, nil
+}
+
+// moveDir renames the directory from to to and makes both parents durable.
+func moveDir(from, to string) error {
+	if err := os.Rename(from, to); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(to)); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(from))
+}
+
+// discard removes a message directory: it is first renamed into tmp/ (one
+// atomic step, so a crash never leaves half a message in queue/ or failed/),
+// then deleted.
+func (o *Outbox) discard(dir string) error {
+	gone := o.path(tmpDir, "gone-"+newID())
+	if err := moveDir(dir, gone); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(gone); err != nil {
+		o.log.Warn("outbox: cannot delete spool leftovers; the next start deletes them", "dir", gone, "err", err)
+	}
+	return nil
+}
+
+// openSpool creates and locks the spool, then loads and recovers it.
+func (o *Outbox) openSpool() error {
+	if err := os.MkdirAll(o.dir, 0o700); err != nil {
+		return fmt.Errorf("outbox: create spool: %w", err)
+	}
+	for _, d := range []string{tmpDir, queueDir, failedDir} {
+		if err := os.Mkdir(o.path(d), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("outbox: create spool: %w", err)
+		}
+	}
+	lock, err := os.OpenFile(o.path(lockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("outbox: lock spool: %w", err)
+	}
+	o.lock = lock
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return fmt.Errorf("outbox: spool %s is in use by another mailfs (%w)", o.dir, err)
+	}
+	if err := syncDir(o.dir); err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+
+	// Drafts never committed and half-removed messages.
+	ents, err := os.ReadDir(o.path(tmpDir))
+	if err != nil {
+		return fmt.Errorf("outbox: read spool: %w", err)
+	}
+	for _, e := range ents {
+		if err := os.RemoveAll(o.path(tmpDir, e.Name())); err != nil {
+			return fmt.Errorf("outbox: clean spool: %w", err)
+		}
+	}
+	if len(ents) > 0 {
+		o.log.Info("outbox: deleted drafts that were never committed", "count", len(ents))
+		if err := syncDir(o.path(tmpDir)); err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+	}
+
+	// List both directories before recovering: recovery moves messages
+	// between them.
+	lists := make(map[string][]os.DirEntry)
+	for _, d := range []string{failedDir, queueDir} {
+		if lists[d], err = os.ReadDir(o.path(d)); err != nil {
+			return fmt.Errorf("outbox: read spool: %w", err)
+		}
+	}
+	var its []*item
+	for _, d := range []string{failedDir, queueDir} {
+		for _, e := range lists[d] {
+			it, err := o.recoverItem(d, e.Name())
+			if err != nil {
+				return fmt.Errorf("outbox: recover %s: %w", o.path(d, e.Name()), err)
+			}
+			if it != nil {
+				its = append(its, it)
+			}
+		}
+	}
+	sortItems(its)
+	for _, it := range its {
+		o.seq = max(o.seq, it.rec.Seq)
+		o.items[it.id] = it
+		if it.rec.State == StateSent {
+			continue
+		}
+		if o.nameTaken(it.rec.Name) {
+			// Cannot happen unless the spool was edited by hand; keep
+			// both under distinct names.
+			old := it.rec.Name
+			it.rec.Name = o.uniqueName(old)
+			if err := writeRecord(it.dir, &it.rec); err != nil {
+				return fmt.Errorf("outbox: recover %s: %w", it.dir, err)
+			}
+			o.log.Warn("outbox: duplicate name in spool, renamed", "name", old, "new", it.rec.Name)
+		}
+		o.byName[it.rec.Name] = it
+	}
+	return nil
+}
+
+// recoverItem loads one message directory found in spool directory d and
+// brings it to a consistent state. It returns nil for a directory that is
+// not a message (removed).
+func (o *Outbox) recoverItem(d, id string) (*item, error) {
+	dir := o.path(d, id)
+	st, err := os.Stat(filepath.Join(dir, messageFile))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			// Not a message: nothing was ever committed here.
+			o.log.Warn("outbox: spool entry without message, deleted", "dir", dir)
+			return nil, os.RemoveAll(dir)
+		}
+		return nil, err
+	}
+	os.Remove(filepath.Join(dir, stateFile+".tmp"))
+	it := &item{id: id, dir: dir, size: st.Size()}
+	rec, err := readRecord(dir)
+	if err != nil {
+		// Keep the bytes: the user can read them in failed/ and Retry
+		// (which prepares the message again from them).
+		o.log.Error("outbox: unreadable message state, moved to failed/", "dir", dir, "err", err)
+		rec = record{
+			Name:    id + ".eml",
+			State:   StateFailed,
+			Created: st.ModTime(),
+			Error:   oneLine(fmt.Sprintf("mailfs could not read this message's state (%v); mv it back to outbox/ to send it again", err)),
+		}
+		it.rec = rec
+		return it, o.settle(it, d)
+	}
+	it.rec = rec
+	switch rec.State {
+	case StateSending:
+		it.rec.State = StateQueued
+		it.rec.NextAttempt = o.now()
+		it.rec.LastError = "mailfs stopped while sending this message; sending it again (it may arrive twice)"
+		o.log.Warn("outbox: message was being sent when mailfs stopped; sending it again", "name", rec.Name)
+		if err := writeRecord(dir, &it.rec); err != nil {
+			return nil, err
+		}
+	case StateQueued, StateFailed, StateSent:
+	default:
+		return nil, fmt.Errorf("unknown state %q", rec.State)
+	}
+	if it.rec.State == StateQueued && it.rec.Prepared && o.byAccount[it.rec.Account] == nil {
+		o.reroute(it)
+		if err := writeRecord(dir, &it.rec); err != nil {
+			return nil, err
+		}
+	}
+	if it.rec.State == StateSent {
+		if a := o.byAccount[it.rec.Account]; a == nil || a.SentCopy == nil {
+			o.log.Warn("outbox: pending Sent copy dropped: the account is gone or keeps no Sent copy", "name", rec.Name, "account", rec.Account)
+			return nil, o.discard(dir)
+		}
+	}
+	return it, o.settle(it, d)
+}
+
+// reroute gives a queued message whose account is gone a configured one, by
+// its envelope sender, or fails it.
+func (o *Outbox) reroute(it *item) {
+	old := it.rec.Account
+	if a := o.accountFor(it.rec.From); a != nil {
+		it.rec.Account = a.Name
+	} else if o.def != nil {
+		it.rec.Account = o.def.Name
+	} else {
+		it.rec.State = StateFailed
+		it.rec.Error = oneLine(fmt.Sprintf("account %s is no longer configured and no account sends as %s (%s)", old, it.rec.From, stamp(o.now())))
+		return
+	}
+	o.log.Warn("outbox: account no longer configured, message rerouted", "name", it.rec.Name, "from", old, "to", it.rec.Account)
+}
+
+// settle moves the item's directory where its state says it belongs,
+// finishing a move to failed/ or a Retry cut short by a crash.
+func (o *Outbox) settle(it *item, d string) error {
+	want := queueDir
+	if it.rec.State == StateFailed {
+		want = failedDir
+	}
+	if d == want {
+		return nil
+	}
+	if d == queueDir {
+		// The record may predate the decision (unreadable state).
+		if err := writeRecord(it.dir, &it.rec); err != nil {
+			return err
+		}
+	}
+	to := o.path(want, it.id)
+	if err := moveDir(it.dir, to); err != nil {
+		return err
+	}
+	it.dir = to
+	return nil
+}
+
+// stamp formats t for an error line: "2026-11-26 10:00 UTC".
+func stamp(t time.Time) string {
+	return t.UTC().Format("2006-01-02 15:04 MST")
+}
