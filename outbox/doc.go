@@ -51,7 +51,8 @@
 //	   └───┘
 //
 //	failed ── Retry ─► queued (Attempts reset, due now)
-//	queued, failed ── Remove ─► gone (refused while sending)
+//	queued ── Remove ─► gone (refused with ErrBusy while sending)
+//	failed ── RemoveFailed ─► gone (with its NAME.error)
 //
 // "sending" is recorded before the message is handed to the Sender, "sent"
 // after the Sender returned nil and before SentCopy is called. "done" is the
@@ -95,6 +96,30 @@
 // when missing, Bcc: fields are removed, and every other byte is kept (header
 // field order, folding, line endings and the body are untouched). The
 // envelope is stored in state.json.
+//
+// # Drafts and the fs layer
+//
+// The fs layer maps CREATE to Create, WRITE to Draft.WriteAt, FLUSH to
+// Draft.Commit and RELEASE to Draft.Abort, and the errors: ErrInvalid and
+// ErrBadName to EINVAL, ErrBusy to EBUSY, fs.ErrNotExist to ENOENT.
+//
+//   - The header is validated on the write that completes it (its blank
+//     line); an invalid message fails that write and every later one, and
+//     Commit moves what was written to failed/.
+//   - A file without a blank line is validated as a whole header at Commit
+//     (a message with no body: the blank line is added).
+//   - Commit of a draft nothing was written to does nothing and returns nil,
+//     and the draft stays open: "cmd > outbox/x" flushes the new file once
+//     before cmd writes it. Abort then deletes such a draft, so "touch
+//     outbox/x" leaves nothing behind.
+//   - Commit is idempotent (dup'd descriptors flush twice): later calls
+//     return the first result, and writes after it fail with os.ErrClosed.
+//   - A Commit that fails with an I/O error (disk full) returns it, so the
+//     close fails, and the draft is dropped; nothing is queued.
+//
+// mv outbox/failed/NAME outbox/ is Retry, rm outbox/NAME is Remove, rm
+// outbox/failed/NAME is RemoveFailed; Queued, Failed, Stat, OpenQueued,
+// OpenFailed and FailedError answer ls, stat, cat and getfattr.
 //
 // # Concurrency
 //
