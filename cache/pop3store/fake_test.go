@@ -2,7 +2,6 @@ package pop3store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -233,6 +232,3 @@ func (s *slowWriter) Write(p []byte) (int, error) {
 }
 
 var _ remote.Downloader = (*fakeDrop)(nil)
-
-// errIs reports whether err wraps target (for table tests).
-func errIs(err, target error) bool { return errors.Is(err, target) }

@@ -24,7 +24,7 @@ func TestCrashBetweenRenameAndRecord(t *testing.T) {
 		}
 	}
 	write(fileKey("c")+emlExt, sample("three"))      // renamed, not recorded
-	write(tempPrefix+"123", "From: half")           // download in progress
+	write(tempPrefix+"123", "From: half")            // download in progress
 	write("a0123456789abcdef01234567.eml", "x: y\n") // unfinished append
 	e.reopen()
 
