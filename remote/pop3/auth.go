@@ -1,0 +1,175 @@
+package pop3
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/emersion/go-sasl"
+
+	"mailfs/remote"
+)
+
+// xoauth2Client is the XOAUTH2 SASL mechanism (Google, Microsoft), which
+// go-sasl lacks: one initial response "user=U^Aauth=Bearer T^A^A"; on
+// failure the server sends a JSON challenge that the client answers with an
+// empty response before the -ERR.
+type xoauth2Client struct {
+	username, token string
+}
+
+func (c *xoauth2Client) Start() (mech string, ir []byte, err error) {
+	return "XOAUTH2", []byte("user=" + c.username + "\x01auth=Bearer " + c.token + "\x01\x01"), nil
+}
+
+func (c *xoauth2Client) Next(challenge []byte) ([]byte, error) {
+	// The challenge is a JSON error report; an empty answer lets the server
+	// finish with its -ERR, which carries the verdict.
+	return []byte{}, nil
+}
+
+var _ sasl.Client = (*xoauth2Client)(nil)
+
+// errSASLCancelled is returned when the client cancelled a SASL exchange.
+var errSASLCancelled = errors.New("SASL exchange cancelled by the client")
+
+// login authenticates the session with the configured mechanism and
+// returns the name of what it used, for the log.
+func (s *session) login(ctx context.Context) (string, error) {
+	o := &s.c.opts
+	const op = "login"
+	var secretFn func(context.Context) (string, error)
+	what := "password"
+	switch o.Auth {
+	case "plain":
+		secretFn = o.Password
+	case "xoauth2", "oauthbearer":
+		secretFn, what = o.Token, "token"
+	default:
+		return "", s.c.newErr(op, remote.ErrAuth, fmt.Sprintf("unknown auth mechanism %q", o.Auth),
+			"use plain, xoauth2 or oauthbearer", nil)
+	}
+	if secretFn == nil {
+		return "", s.c.newErr(op, remote.ErrAuth, "no "+what+" configured", "set the account's "+what, nil)
+	}
+	if strings.ContainsAny(o.Username, "\r\n\x00") {
+		return "", s.c.newErr(op, remote.ErrAuth, "the username contains a line break or NUL", "check username", nil)
+	}
+	secret, err := secretFn(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", s.c.newErr(op, nil, "", "", ctx.Err())
+		}
+		return "", s.c.newErr(op, remote.ErrAuth, "cannot get the "+what+": "+scrub(err.Error(), secret),
+			"check the "+what+"_command", nil)
+	}
+	if strings.ContainsAny(secret, "\r\n\x00") {
+		return "", s.c.newErr(op, remote.ErrAuth, "the "+what+" contains a line break or NUL", "check the "+what, nil)
+	}
+
+	var mech string
+	var client sasl.Client
+	switch o.Auth {
+	case "plain":
+		if !capLine(s.caps, "SASL", "PLAIN") {
+			mech = "USER/PASS"
+			err = s.do(ctx, mech+" as "+o.Username, secret, func() error {
+				if _, err := s.cn.cmd("USER " + o.Username); err != nil {
+					return err
+				}
+				_, err := s.cn.cmd("PASS " + secret)
+				return err
+			})
+			return mech, s.authErr(err, what)
+		}
+		mech, client = "AUTH PLAIN", sasl.NewPlainClient("", o.Username, secret)
+	case "xoauth2":
+		mech, client = "AUTH XOAUTH2", &xoauth2Client{username: o.Username, token: secret}
+	case "oauthbearer":
+		mech, client = "AUTH OAUTHBEARER", sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{
+			Username: o.Username, Token: secret, Host: o.Host, Port: o.Port,
+		})
+	}
+	err = s.do(ctx, mech+" as "+o.Username, secret, func() error { return s.sasl(client) })
+	return mech, s.authErr(err, what)
+}
+
+// sasl runs a SASL exchange (RFC 5034). A failed exchange ends with the
+// server's -ERR, returned as a *serverError.
+func (s *session) sasl(client sasl.Client) error {
+	mech, ir, err := client.Start()
+	if err != nil {
+		return &protocolError{msg: "SASL start: " + err.Error()}
+	}
+	line := "AUTH " + mech
+	var pending []byte // initial response still to send after "+ "
+	if ir != nil {
+		enc := "="
+		if len(ir) > 0 {
+			enc = base64.StdEncoding.EncodeToString(ir)
+		}
+		if len(line)+1+len(enc)+2 <= maxAuthLine {
+			line += " " + enc
+		} else {
+			pending = ir
+		}
+	}
+	if err := s.cn.send(line); err != nil {
+		return err
+	}
+	for {
+		reply, err := s.cn.readLine()
+		if err != nil {
+			return err
+		}
+		if len(reply) == 0 || reply[0] != '+' || (len(reply) > 1 && reply[1] != ' ') {
+			// "+OK" (logged in), "-ERR" or garbage.
+			_, err := parseStatus(reply)
+			return err
+		}
+		var resp []byte
+		if pending != nil {
+			resp, pending = pending, nil
+		} else {
+			challenge, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(strings.TrimPrefix(string(reply), "+")))
+			if derr == nil {
+				resp, derr = client.Next(challenge)
+			}
+			if derr != nil {
+				// Cancel; the server answers -ERR.
+				if err := s.cn.send("*"); err != nil {
+					return err
+				}
+				if _, err := s.cn.readStatus(); err != nil {
+					return err
+				}
+				return &protocolError{msg: "server accepted a cancelled SASL exchange"}
+			}
+		}
+		if err := s.cn.send(base64.StdEncoding.EncodeToString(resp)); err != nil {
+			return err
+		}
+	}
+}
+
+// authErr turns a login failure into remote.ErrAuth, unless the server says
+// the maildrop is busy or the connection failed (remote.ErrUnavailable).
+func (s *session) authErr(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var oe *opError
+	if !errors.As(err, &oe) || !errors.Is(err, remote.ErrRefused) {
+		return err
+	}
+	oe.kind = remote.ErrAuth
+	oe.hint = "check username and " + what
+	if what == "token" {
+		oe.hint = "check username and token_command; the token may have expired"
+	}
+	// A failed SASL exchange can leave the session out of step: start over.
+	s.cn.fail(err)
+	return err
+}
