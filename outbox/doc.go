@@ -12,7 +12,11 @@
 // server refused it for good (then it is in Failed with a one-line reason),
 // or when the user removes it. The only duplicate a crash can cause is one
 // resend of the message that was being transmitted when mailfs died (the
-// server may have said 250 before the crash and we could not record it).
+// server may have said 250 before the crash and we could not record it);
+// likewise a crash right after a Sent copy was stored may store it once
+// more. A Sent copy that keeps failing is given up after
+// Options.MaxCopyAttempts (at once on an error wrapping remote.ErrPermanent)
+// with an error log line: the message itself was delivered.
 //
 // # Spool layout
 //
