@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
 )
@@ -68,9 +69,9 @@ func parseMeta(r io.Reader) headerMeta {
 	return m
 }
 
-// wordDecoder decodes RFC 2047 encoded words: UTF-8, US-ASCII and
-// ISO-8859-1 natively, plus the Latin charsets of charsetReader.
-var wordDecoder = &mime.WordDecoder{CharsetReader: charsetReader}
+// wordDecoder decodes RFC 2047 encoded words in every charset go-message
+// knows.
+var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
 
 // decodeText decodes a header value's encoded words; when that fails the
 // value is kept as it is. The result is valid UTF-8 without control
@@ -103,77 +104,6 @@ func cleanText(s string) string {
 		}
 		return r
 	}, s)
-}
-
-// charsetReader decodes the single-byte charsets most mail uses beyond
-// those mime.WordDecoder knows. go-message's charset package would cover
-// every charset but needs golang.org/x/text, which the module does not
-// require; words in other charsets stay encoded.
-func charsetReader(charset string, input io.Reader) (io.Reader, error) {
-	table := latinTable(charset)
-	if table == nil {
-		return nil, fmt.Errorf("unsupported charset %q", charset)
-	}
-	raw, err := io.ReadAll(input)
-	if err != nil {
-		return nil, err
-	}
-	var b strings.Builder
-	for _, c := range raw {
-		b.WriteRune(table(c))
-	}
-	return strings.NewReader(b.String()), nil
-}
-
-// latinTable returns the decoder of a single-byte charset, nil if unknown.
-func latinTable(charset string) func(byte) rune {
-	switch strings.ToLower(charset) {
-	case "windows-1252", "cp1252", "x-cp1252":
-		return cp1252
-	case "iso-8859-15", "latin-9", "latin9":
-		return latin9
-	case "latin1", "latin-1", "l1", "cp819", "iso8859-1":
-		return func(c byte) rune { return rune(c) }
-	}
-	return nil
-}
-
-// cp1252High maps 0x80..0x9F of windows-1252; 0 marks unassigned bytes.
-var cp1252High = [32]rune{
-	'€', 0, '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', 0, 'Ž', 0,
-	0, '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', 0, 'ž', 'Ÿ',
-}
-
-func cp1252(c byte) rune {
-	if c >= 0x80 && c < 0xa0 {
-		if r := cp1252High[c-0x80]; r != 0 {
-			return r
-		}
-		return utf8.RuneError
-	}
-	return rune(c)
-}
-
-func latin9(c byte) rune {
-	switch c {
-	case 0xa4:
-		return '€'
-	case 0xa6:
-		return 'Š'
-	case 0xa8:
-		return 'š'
-	case 0xb4:
-		return 'Ž'
-	case 0xb8:
-		return 'ž'
-	case 0xbc:
-		return 'Œ'
-	case 0xbd:
-		return 'œ'
-	case 0xbe:
-		return 'Ÿ'
-	}
-	return rune(c)
 }
 
 // newHeaderReader returns a reader of at most maxHeaderBytes of r.

@@ -24,6 +24,7 @@ func TestBadInputStoredByteExact(t *testing.T) {
 		{"empty", "", "", false},
 		{"8bit", "Subject: caf\xe9 \xff\r\n\r\n", "café ÿ", false},
 		{"encoded", "Subject: =?ISO-8859-1?Q?caf=E9?= =?windows-1252?Q?=80?= =?UTF-8?B?4pyT?=\r\n\r\n", "café€✓", false},
+		{"euc-kr", "Subject: =?EUC-KR?B?vsiz5w==?=\r\n\r\n", "안녕", false},
 		{"unknown-charset", "Subject: =?x-unknown?Q?abc?=\r\n\r\n", "=?x-unknown?Q?abc?=", false},
 	}
 	var msgs []*fakeMsg
