@@ -68,6 +68,8 @@
 //     succeed) and half-removed messages;
 //   - sending goes back to queued, due now (at-least-once: this is the single
 //     possible duplicate);
+//   - a queued message is due at once (a restart retries without waiting
+//     for the backoff);
 //   - sent (copy pending) only retries the Sent copy, it is never resent;
 //   - a state.json that disagrees with its directory (a crash in the middle of
 //     a move to failed/ or of a Retry) finishes the move;

@@ -317,7 +317,11 @@ func (o *Outbox) recoverItem(d, id string) (*item, error) {
 		if err := writeRecord(dir, &it.rec); err != nil {
 			return nil, err
 		}
-	case StateQueued, StateFailed, StateSent:
+	case StateQueued:
+		// A restart retries at once, not at the backoff time: whatever
+		// failed (the network, the config) may well be fixed now.
+		it.rec.NextAttempt = o.now()
+	case StateFailed, StateSent:
 	default:
 		return nil, fmt.Errorf("unknown state %q", rec.State)
 	}

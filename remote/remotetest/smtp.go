@@ -72,6 +72,7 @@ type SMTP struct {
 	failMail    smtpFault             // guarded by mu
 	dropData    int                   // guarded by mu
 	stallData   int                   // guarded by mu
+	stalled     int                   // guarded by mu: DATA transfers left unanswered
 	refuseRcpts map[string]string     // lower-cased address -> reply line; guarded by mu
 }
 
@@ -213,6 +214,14 @@ func (s *SMTP) StallNextData(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stallData = n
+}
+
+// Stalled returns how many DATA transfers StallNextData has left
+// unanswered so far: the client had sent a whole message and waited.
+func (s *SMTP) Stalled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stalled
 }
 
 // SetDown makes the server unreachable (true): every open connection is
@@ -615,6 +624,9 @@ func (ss *smtpSession) data() (stop bool, err error) {
 		return true, err
 	}
 	if stall {
+		ss.s.mu.Lock()
+		ss.s.stalled++
+		ss.s.mu.Unlock()
 		io.Copy(io.Discard, ss.conn) // until the client hangs up
 		return true, nil
 	}
