@@ -3,6 +3,7 @@ package interop
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -227,7 +228,7 @@ func checkPostfixOptions(o PostfixOptions) error {
 		}
 		if o.Dovecot != nil {
 			if _, ok := o.Dovecot.Users[u]; !ok {
-				return fmt.Errorf("address %s goes to dovecot user %q, who does not exist (have %v): add it to DovecotOptions.Users", addr, u, slices.Sorted(mapKeys(o.Dovecot.Users)))
+				return fmt.Errorf("address %s goes to dovecot user %q, who does not exist (have %v): add it to DovecotOptions.Users", addr, u, slices.Sorted(maps.Keys(o.Dovecot.Users)))
 			}
 		}
 	}
@@ -238,7 +239,7 @@ func checkPostfixOptions(o PostfixOptions) error {
 		for u, pw := range o.AuthUsers {
 			got, ok := o.Dovecot.Users[u]
 			if !ok {
-				return fmt.Errorf("AuthUsers[%q]: not a dovecot user (have %v); SASL goes through Dovecot's passdb: add it to DovecotOptions.Users", u, slices.Sorted(mapKeys(o.Dovecot.Users)))
+				return fmt.Errorf("AuthUsers[%q]: not a dovecot user (have %v); SASL goes through Dovecot's passdb: add it to DovecotOptions.Users", u, slices.Sorted(maps.Keys(o.Dovecot.Users)))
 			}
 			if got != pw {
 				return fmt.Errorf("AuthUsers[%q]: password differs from DovecotOptions.Users[%q]; SASL goes through Dovecot's passdb", u, u)
@@ -260,16 +261,6 @@ func checkMapToken(s string) error {
 		}
 	}
 	return nil
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // openAuthSocket lets the postfix user connect to Dovecot's auth-client
@@ -382,7 +373,7 @@ func (p *Postfix) mainCF(o PostfixOptions) string {
 	w("")
 	w("virtual_mailbox_domains = %s", strings.Join(o.Domains, ", "))
 	var mailboxes, aliases []string
-	for _, addr := range slices.Sorted(mapKeys(o.Users)) {
+	for _, addr := range slices.Sorted(maps.Keys(o.Users)) {
 		u := o.Users[addr]
 		at := strings.LastIndexByte(addr, '@')
 		// Dovecot's userdb takes the local part (%n) of the LMTP

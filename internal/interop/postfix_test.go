@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"slices"
@@ -229,7 +230,7 @@ func TestPostfix8BitMIME(t *testing.T) {
 			msg := utf8Message()
 			send(t, p, s, remote.Envelope{From: "juergen@example.com", To: []string{"alice@example.org"}}, msg)
 			all := p.WaitDelivered(t, "alice", "INBOX", before+1, deliveryTimeout)
-			uids := slices.Sorted(mapKeys32(all))
+			uids := slices.Sorted(maps.Keys(all))
 			got := all[uids[len(uids)-1]]
 
 			if !no8bit {
@@ -261,16 +262,6 @@ func onlyMsg(t *testing.T, what string, m map[uint32][]byte) []byte {
 	t.Helper()
 	_, b := only(t, what, m)
 	return b
-}
-
-func mapKeys32(m map[uint32][]byte) func(func(uint32) bool) {
-	return func(yield func(uint32) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func TestPostfixEnvelopeRecipients(t *testing.T) {
