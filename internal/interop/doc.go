@@ -1,5 +1,6 @@
 // Package interop starts real mail servers from the Debian packages
-// (Dovecot now; Postfix to follow) on loopback for interoperability tests.
+// (Dovecot for IMAP, POP3 and LMTP; Postfix in front of it for SMTP) on
+// loopback for interoperability tests.
 //
 // Each server runs as a private instance: its own configuration, state,
 // mail and log under the test's temporary directory, its own free ports on
