@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/emersion/go-sasl"
+	gopop3 "github.com/knadh/go-pop3"
 
 	"mailfs/remote"
 )
@@ -76,10 +77,14 @@ func (s *session) login(ctx context.Context) (string, error) {
 		if !capLine(s.caps, "SASL", "PLAIN") {
 			mech = "USER/PASS"
 			err = s.do(ctx, mech+" as "+o.Username, secret, func() error {
-				if _, err := s.cn.cmd("USER " + o.Username); err != nil {
+				if _, err := s.cn.cmd("USER "+o.Username, func(pc *gopop3.Conn) error {
+					return pc.User(o.Username)
+				}); err != nil {
 					return err
 				}
-				_, err := s.cn.cmd("PASS " + secret)
+				_, err := s.cn.cmd("PASS "+secret, func(pc *gopop3.Conn) error {
+					return pc.Pass(secret)
+				})
 				return err
 			})
 			return mech, s.authErr(err, what)
@@ -96,8 +101,10 @@ func (s *session) login(ctx context.Context) (string, error) {
 	return mech, s.authErr(err, what)
 }
 
-// sasl runs a SASL exchange (RFC 5034). A failed exchange ends with the
-// server's -ERR, returned as a *serverError.
+// sasl runs a SASL exchange (RFC 5034), every line sent with go-pop3's
+// Cmd and every reply line judged by us: a "+ " continuation carries a
+// challenge, anything else ends the exchange. A failed exchange ends with
+// the server's -ERR, returned as a *serverError.
 func (s *session) sasl(client sasl.Client) error {
 	mech, ir, err := client.Start()
 	if err != nil {
@@ -116,12 +123,15 @@ func (s *session) sasl(client sasl.Client) error {
 			pending = ir
 		}
 	}
-	if err := s.cn.send(line); err != nil {
-		return err
-	}
 	for {
-		reply, err := s.cn.readLine()
+		reply, err := s.cn.single(line, func(pc *gopop3.Conn) error {
+			_, err := pc.Cmd(line, false)
+			return err
+		})
 		if err != nil {
+			return err
+		}
+		if err := s.cn.w.inStep(); err != nil {
 			return err
 		}
 		if len(reply) == 0 || reply[0] != '+' || (len(reply) > 1 && reply[1] != ' ') {
@@ -139,18 +149,13 @@ func (s *session) sasl(client sasl.Client) error {
 			}
 			if derr != nil {
 				// Cancel; the server answers -ERR.
-				if err := s.cn.send("*"); err != nil {
-					return err
-				}
-				if _, err := s.cn.readStatus(); err != nil {
+				if _, err := s.cn.simple("*"); err != nil {
 					return err
 				}
 				return &protocolError{msg: "server accepted a cancelled SASL exchange"}
 			}
 		}
-		if err := s.cn.send(base64.StdEncoding.EncodeToString(resp)); err != nil {
-			return err
-		}
+		line = base64.StdEncoding.EncodeToString(resp)
 	}
 }
 

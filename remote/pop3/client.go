@@ -1,6 +1,8 @@
 package pop3
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -9,6 +11,8 @@ import (
 	"net"
 	"strconv"
 	"strings"
+
+	gopop3 "github.com/knadh/go-pop3"
 
 	"mailfs/remote"
 )
@@ -101,65 +105,149 @@ func (c *Client) connect(ctx context.Context) (*session, error) {
 	return s, nil
 }
 
-// dial opens the connection, reads the greeting and, for TLSStartTLS,
-// upgrades with STLS. The connection is closed on error.
+// dial opens a go-pop3 session through our dialer (see dialer.Dial) and
+// checks the greeting go-pop3 read. The connection is closed on error.
 func (c *Client) dial(ctx context.Context) (*conn, error) {
-	const op = "connect"
-	d := net.Dialer{Timeout: c.opts.DialTimeout}
-	nc, err := d.DialContext(ctx, "tcp", c.addr)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, c.newErr(op, nil, "", "", ctx.Err())
+	d := &dialer{c: c, ctx: ctx}
+	lib := gopop3.New(gopop3.Opt{
+		Host:        c.opts.Host,
+		Port:        c.opts.Port,
+		DialTimeout: c.opts.DialTimeout,
+		Dialer:      d,
+		// TLS is the dialer's: go-pop3's own would not take our
+		// tls.Config (RootCAs), nor do STLS.
+		TLSEnabled: false,
+	})
+	pc, libErr := lib.NewConn()
+	if d.w == nil {
+		// The dialer failed and returned an *opError, or (never) go-pop3
+		// failed before dialing.
+		var oe *opError
+		if errors.As(libErr, &oe) {
+			return nil, libErr
 		}
-		return nil, c.newErr(op, remote.ErrUnavailable, "cannot connect: "+err.Error(),
-			"check host and port; the server may be down", keepCause(err))
+		return nil, c.mapErr("connect", libErr, nil, "")
 	}
-	if c.opts.TLS == TLSImplicit {
-		tc, err := c.handshake(ctx, nc)
-		if err != nil {
-			nc.Close()
-			return nil, c.mapErr("TLS handshake", err, ctx.Err(), "")
-		}
-		nc = tc
+	killed := d.stop()
+	cn := &conn{w: d.w, pc: pc}
+	greeting, err := cn.w.endCall(libErr)
+	if err == nil {
+		_, err = parseStatus(greeting)
 	}
-	cn := newConn(nc, c.opts.CommandTimeout)
-	stop := cn.watch(ctx)
-	_, err = cn.readStatus()
-	if killed := stop(); err != nil || killed != nil {
+	if err == nil {
+		err = cn.w.inStep()
+	}
+	if err != nil || killed != nil {
 		cn.close()
 		var se *serverError
-		if errors.As(err, &se) {
+		if killed == nil && errors.As(err, &se) {
 			return nil, c.newErr("greeting", remote.ErrUnavailable, se.Error(), "the server refuses connections now", nil)
 		}
 		return nil, c.mapErr("greeting", err, killed, "")
 	}
-	if c.opts.TLS != TLSStartTLS {
-		return cn, nil
-	}
+	return cn, nil
+}
 
-	stop = cn.watch(ctx)
-	_, err = cn.cmd("STLS")
-	if err == nil && cn.r.Buffered() > 0 {
+// dialer is the gopop3.Dialer of one connect: it connects, secures the
+// connection as Options.TLS says and returns our wire, on which go-pop3
+// then reads the greeting.
+type dialer struct {
+	c   *Client
+	ctx context.Context
+
+	w    *wire        // the connection, once Dial succeeded
+	stop func() error // stops the context watcher of w
+}
+
+// Dial connects to the server (ignoring address: go-pop3 builds it with
+// "%s:%d", wrong for IPv6 literals) and returns the wire inside a go-pop3
+// call, ready for NewConn to read the greeting. With TLSStartTLS it reads
+// the greeting itself, upgrades with STLS and replays the greeting to
+// go-pop3. Its errors are *opError values, ready for the caller.
+func (d *dialer) Dial(network, address string) (net.Conn, error) {
+	c, ctx := d.c, d.ctx
+	nd := net.Dialer{Timeout: c.opts.DialTimeout}
+	raw, err := nd.DialContext(ctx, "tcp", c.addr)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, c.newErr("connect", nil, "", "", ctx.Err())
+		}
+		return nil, c.newErr("connect", remote.ErrUnavailable, "cannot connect: "+err.Error(),
+			"check host and port; the server may be down", keepCause(err))
+	}
+	w := newWire(raw, c.opts.CommandTimeout)
+	stop := w.watch(ctx)
+	fail := func(err error) (net.Conn, error) {
+		stop()
+		w.Close()
+		return nil, err
+	}
+	switch c.opts.TLS {
+	case TLSImplicit:
+		tc, err := c.handshake(ctx, raw)
+		if err != nil {
+			return fail(c.mapErr("TLS handshake", err, stop(), ""))
+		}
+		w.upgrade(tc, nil)
+	case TLSStartTLS:
+		if err := c.startTLS(ctx, w, stop); err != nil {
+			return fail(err)
+		}
+	}
+	d.w, d.stop = w, stop
+	w.beginCall() // NewConn's greeting
+	return w, nil
+}
+
+// startTLS reads the greeting, sends STLS (RFC 2595), checks its reply and
+// runs the TLS handshake; the greeting is then replayed to go-pop3 from the
+// wire. stop stops the context watcher; its verdict is taken on error.
+func (c *Client) startTLS(ctx context.Context, w *wire, stop func() error) error {
+	greeting, err := w.r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		err = &protocolError{msg: fmt.Sprintf("greeting longer than %d bytes", bufSize)}
+	}
+	if err == nil {
+		greeting = append([]byte(nil), greeting...)
+		_, err = parseStatus(bytes.TrimSuffix(bytes.TrimSuffix(greeting, []byte{'\n'}), []byte{'\r'}))
+	}
+	if err == nil {
+		err = w.inStep() // else the STLS reply would be that data
+	}
+	if err != nil {
+		var se *serverError
+		if errors.As(err, &se) {
+			return c.newErr("greeting", remote.ErrUnavailable, se.Error(), "the server refuses connections now", nil)
+		}
+		return c.mapErr("greeting", err, stop(), "")
+	}
+	if _, err = w.write([]byte("STLS\r\n")); err == nil {
+		var line []byte
+		if line, err = w.r.ReadSlice('\n'); err == nil {
+			_, err = parseStatus(bytes.TrimSuffix(bytes.TrimSuffix(line, []byte{'\n'}), []byte{'\r'}))
+		} else if err == bufio.ErrBufferFull {
+			err = &protocolError{msg: fmt.Sprintf("STLS reply longer than %d bytes", bufSize)}
+		}
+	}
+	if err == nil && w.r.Buffered() > 0 {
 		// Plain text sent after the STLS reply would be read as if it had
 		// come over TLS: a command injection attempt (CVE-2011-0411 class).
 		err = &protocolError{msg: "data after the STLS reply"}
 	}
-	if killed := stop(); err != nil || killed != nil {
-		cn.close()
+	if err != nil {
 		var se *serverError
 		if errors.As(err, &se) {
-			return nil, c.newErr("STLS", remote.ErrRefused, se.Error(),
+			return c.newErr("STLS", remote.ErrRefused, se.Error(),
 				"the server does not offer STLS: check tls (implicit, starttls) and port", nil)
 		}
-		return nil, c.mapErr("STLS", err, killed, "")
+		return c.mapErr("STLS", err, stop(), "")
 	}
-	tc, err := c.handshake(ctx, nc)
+	tc, err := c.handshake(ctx, w.raw)
 	if err != nil {
-		nc.Close()
-		return nil, c.mapErr("TLS handshake after STLS", err, ctx.Err(), "")
+		return c.mapErr("TLS handshake after STLS", err, stop(), "")
 	}
-	cn.setNetConn(tc)
-	return cn, nil
+	w.upgrade(tc, greeting)
+	return nil
 }
 
 // handshake runs the TLS client handshake on nc within DialTimeout.
@@ -171,6 +259,7 @@ func (c *Client) handshake(ctx context.Context, nc net.Conn) (*tls.Conn, error) 
 	if cfg.ServerName == "" {
 		cfg.ServerName = c.opts.Host
 	}
+	cfg.InsecureSkipVerify = false // always verified, whatever the caller set
 	if cfg.MinVersion == 0 {
 		cfg.MinVersion = tls.VersionTLS12
 	}

@@ -32,7 +32,7 @@ func (s *session) fallbackUIDs(ctx context.Context, msgs []remote.DropMessage) e
 			op := "TOP " + n + " 0"
 			refused := false
 			err = s.do(ctx, op, "", func() error {
-				if _, err := s.cn.cmd(op); err != nil {
+				if _, err := s.cn.multi(op); err != nil {
 					var se *serverError
 					if errors.As(err, &se) {
 						refused = true
@@ -40,7 +40,7 @@ func (s *session) fallbackUIDs(ctx context.Context, msgs []remote.DropMessage) e
 					}
 					return err
 				}
-				_, err := copyDotBody(&h, s.cn.r)
+				_, err := s.cn.readBody(&h)
 				return err
 			})
 			if refused {

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 
+	gopop3 "github.com/knadh/go-pop3"
+
 	"mailfs/remote"
 )
 
@@ -67,7 +69,7 @@ func (s *session) capa(ctx context.Context) ([]string, error) {
 	var caps []string
 	var refused bool
 	err := s.do(ctx, "CAPA", "", func() error {
-		if _, err := s.cn.cmd("CAPA"); err != nil {
+		if _, err := s.cn.multi("CAPA"); err != nil {
 			var se *serverError
 			if errors.As(err, &se) {
 				refused = true
@@ -90,7 +92,7 @@ func (s *session) capa(ctx context.Context) ([]string, error) {
 // stat returns the message count and total size.
 func (s *session) stat(ctx context.Context) (count int, size int64, err error) {
 	err = s.do(ctx, "STAT", "", func() error {
-		text, err := s.cn.cmd("STAT")
+		text, err := s.cn.simple("STAT")
 		if err != nil {
 			return err
 		}
@@ -110,7 +112,7 @@ func (s *session) stat(ctx context.Context) (count int, size int64, err error) {
 func (s *session) List(ctx context.Context) ([]remote.DropMessage, error) {
 	sizes := map[int]int64{}
 	err := s.do(ctx, "LIST", "", func() error {
-		if _, err := s.cn.cmd("LIST"); err != nil {
+		if _, err := s.cn.multi("LIST"); err != nil {
 			return err
 		}
 		return s.cn.readMulti(func(line []byte) error {
@@ -166,7 +168,7 @@ func (s *session) uidl(ctx context.Context) (uids map[int]string, ok bool, err e
 	seen := map[string]int{}
 	var refused bool
 	err = s.do(ctx, "UIDL", "", func() error {
-		if _, err := s.cn.cmd("UIDL"); err != nil {
+		if _, err := s.cn.multi("UIDL"); err != nil {
 			var se *serverError
 			if errors.As(err, &se) {
 				refused = true
@@ -238,10 +240,10 @@ func (s *session) Retrieve(ctx context.Context, n int, w io.Writer) (int64, erro
 	op := "RETR " + strconv.Itoa(n)
 	tw := &tailWriter{w: w}
 	err = s.do(ctx, op, "", func() error {
-		if _, err := s.cn.cmd(op); err != nil {
+		if _, err := s.cn.multi(op); err != nil {
 			return err
 		}
-		got, err := copyDotBody(tw, s.cn.r)
+		got, err := s.cn.readBody(tw)
 		if err != nil {
 			return err
 		}
@@ -268,7 +270,7 @@ func (s *session) size(ctx context.Context, n int) (int64, error) {
 	op := "LIST " + strconv.Itoa(n)
 	var size int64
 	err := s.do(ctx, op, "", func() error {
-		text, err := s.cn.cmd(op)
+		text, err := s.cn.simple(op)
 		if err != nil {
 			return err
 		}
@@ -296,7 +298,7 @@ func (s *session) size(ctx context.Context, n int) (int64, error) {
 func (s *session) Delete(ctx context.Context, n int) error {
 	op := "DELE " + strconv.Itoa(n)
 	err := s.do(ctx, op, "", func() error {
-		_, err := s.cn.cmd(op)
+		_, err := s.cn.cmd(op, func(pc *gopop3.Conn) error { return pc.Dele(n) })
 		return err
 	})
 	if err == nil {
@@ -305,17 +307,38 @@ func (s *session) Delete(ctx context.Context, n int) error {
 	return err
 }
 
+// noop asks the server for nothing (NOOP), to keep an idle session open
+// or to test that it still is.
+func (s *session) noop(ctx context.Context) error {
+	return s.do(ctx, "NOOP", "", func() error {
+		_, err := s.cn.cmd("NOOP", func(pc *gopop3.Conn) error { return pc.Noop() })
+		return err
+	})
+}
+
+// rset unmarks every message marked for deletion in this session (RSET).
+func (s *session) rset(ctx context.Context) error {
+	err := s.do(ctx, "RSET", "", func() error {
+		_, err := s.cn.cmd("RSET", func(pc *gopop3.Conn) error { return pc.Rset() })
+		return err
+	})
+	if err == nil {
+		s.deleted = 0
+	}
+	return err
+}
+
 // Quit ends the session and commits the deletions (RFC 1939 UPDATE
 // state). An error means they may not have been committed.
 func (s *session) Quit(ctx context.Context) error {
 	err := s.do(ctx, "QUIT", "", func() error {
-		_, err := s.cn.cmd("QUIT")
+		_, err := s.cn.cmd("QUIT", func(pc *gopop3.Conn) error { return pc.Quit() })
 		return err
 	})
 	s.done = true
 	s.cn.close()
 	if err == nil {
-		s.c.log.Info("pop3 disconnected", "deleted", s.deleted)
+		s.c.log.Info("pop3 disconnected", "deleted", s.deleted, "bytes_in", s.cn.w.bytesIn, "bytes_out", s.cn.w.bytesOut)
 	}
 	return err
 }
@@ -327,7 +350,8 @@ func (s *session) Close() error {
 	}
 	s.done = true
 	s.cn.close()
-	s.c.log.Info("pop3 disconnected without QUIT", "deletions_discarded", s.deleted)
+	s.c.log.Info("pop3 disconnected without QUIT", "deletions_discarded", s.deleted,
+		"bytes_in", s.cn.w.bytesIn, "bytes_out", s.cn.w.bytesOut)
 	return nil
 }
 
