@@ -9,11 +9,11 @@ require (
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
 	github.com/emersion/go-smtp v0.25.1
 	github.com/hanwen/go-fuse/v2 v2.12.1
+	github.com/knadh/go-pop3 v1.0.0
 	go.etcd.io/bbolt v1.5.0
 )
 
 require (
-	github.com/knadh/go-pop3 v1.0.0 // indirect
 	golang.org/x/sys v0.45.0 // indirect
 	golang.org/x/text v0.14.0 // indirect
 )
