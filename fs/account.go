@@ -31,3 +31,14 @@ func (a *account) fail(ctx context.Context, op string, err error, attrs ...any) 
 	a.st.log.Log(ctx, level, op+" failed", args...)
 	return errno
 }
+
+// writable reports whether the account's Source supports any change to
+// its mailboxes (rm, mv, mkdir, rmdir, cp into a folder): its directories
+// are then shown 0700.
+func (a *account) writable() bool {
+	switch a.src.(type) {
+	case Remover, Mover, FolderEditor, Appender:
+		return true
+	}
+	return false
+}

@@ -6,16 +6,25 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
-// Permission bits. The filesystem is read-only for now; directories become
-// 0700 when mkdir, rm and mv arrive.
+// Permission bits. Directories whose content the user can change (the
+// outbox, the folders of an account whose Source supports changes) are
+// 0700, the others 0500; messages are 0444, and so are queued and failed
+// outbox messages; a file being written (an outbox draft, a message being
+// copied into a folder) is 0600.
 const (
-	dirPerm  = 0o500
-	filePerm = 0o444
+	dirPerm      = 0o500
+	writeDirPerm = 0o700
+	filePerm     = 0o444
+	draftPerm    = 0o600
 )
 
-// dirAttr fills the attributes of a directory.
-func dirAttr(st *mountState, a *fuse.Attr) {
+// dirAttr fills the attributes of a directory; writable gives 0700 instead
+// of 0500.
+func dirAttr(st *mountState, a *fuse.Attr, writable bool) {
 	a.Mode = fuse.S_IFDIR | dirPerm
+	if writable {
+		a.Mode = fuse.S_IFDIR | writeDirPerm
+	}
 	a.Nlink = 2
 	setTimes(a, st.started)
 	a.Owner = fuse.Owner{Uid: st.uid, Gid: st.gid}

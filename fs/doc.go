@@ -1,7 +1,7 @@
 // Package fs owns the filesystem that mailfs mounts: the go-fuse nodes for the
-// mount root, the account and mailbox directories and the message files, the
-// names and attributes the user sees, the kernel caching policy, and the one
-// function (Errno) that turns errors into errno values.
+// mount root, the account and mailbox directories, the message files and
+// outbox/, the names and attributes the user sees, the kernel caching policy,
+// and the one function (Errno) that turns errors into errno values.
 //
 // It knows nothing about protocols or the on-disk cache: each account is
 // served by a Source (implemented by the cache for IMAP and by the POP3
@@ -11,6 +11,8 @@
 // # Tree
 //
 //	MOUNT/<account>/<mailbox>/<sub-mailbox>/.../<message>.eml
+//	MOUNT/outbox/<queued message>       (with Options.Outbox)
+//	MOUNT/outbox/failed/<name>, <name>.error
 //
 // The root lists one directory per Account and never touches the network. An
 // account directory shows the mailbox hierarchy reported by
@@ -28,6 +30,104 @@
 // invalid UTF-8 becomes U+FFFD, and the components "." and ".." become
 // U+FF0E FULLWIDTH FULL STOP ('．', '．．'). Mailboxes with an empty level
 // (such as "a//b") are not shown.
+//
+// # Changing mail
+//
+// Changes go through optional interfaces of the Source (Remover, Mover,
+// FolderEditor, Flagger, Appender). An account whose Source implements one
+// of Remover, Mover, FolderEditor and Appender shows its directories 0700,
+// others 0500; message files are always 0444.
+//
+//   - rm FILE: Remover.Remove.
+//   - mv FILE DIR/: Mover.Move into DIR's mailbox. The message takes the
+//     name its new UID gives it; the name mv used is forgotten (the
+//     kernel is told), so "ls DIR" shows the real name.
+//   - mkdir, rmdir, mv DIR: FolderEditor. A nested name joins the levels
+//     with the account's delimiter. rmdir answers ENOTEMPTY for a
+//     directory with sub-directories or messages (the listing is synced
+//     first) before asking the Source. A renamed directory keeps working
+//     under its new name at once.
+//   - cp FILE.eml DIR/: the file is buffered in an unlinked temporary file
+//     (Options.TempDir) and appended by Appender.Append when it is closed;
+//     the close fails with EINVAL when it is not a message, and nothing is
+//     stored. Mode, owner and time changes (cp -p) are accepted and
+//     ignored. An empty file is not appended (touch leaves nothing).
+//   - setfattr -n user.mail.flags -v '\Seen \Flagged' FILE: Flagger.SetFlags
+//     (flags separated by white space; removing the attribute clears
+//     them). getfattr -d FILE shows user.mail.flags, user.mail.uid and
+//     user.mail.message-id; flags come from Flagger.Flags, else from the
+//     listing. The kernel does not cache extended attributes.
+//
+// Errno choices:
+//
+//   - EACCES: the account's Source cannot make that change (no such
+//     interface), writing to an existing message, and what the server
+//     refuses (remote.ErrRefused, such as deleting INBOX).
+//   - ENOTSUP: setting flags on an account without Flagger, and extended
+//     attributes other than user.mail.* (so cp -p finds no ACLs to copy).
+//   - EPERM: what no account can do: renaming a message within its
+//     mailbox (names are derived from the message), moving one into a
+//     directory that cannot hold messages or to the root, creating a file
+//     where no mailbox is, changing user.mail.uid or user.mail.message-id,
+//     anything that changes the root (rm, rmdir or mv of an account,
+//     mkdir, create).
+//   - EXDEV: mv to another account or between an account and outbox/, so
+//     that mv copies and removes (an Append, or a new outbox message,
+//     then a Remove).
+//   - EINVAL: a name holding the account's delimiter; EEXIST, ENOTEMPTY and
+//     other errnos a Source wraps in its errors pass through Errno.
+//
+// # Outbox
+//
+// With Options.Outbox, MOUNT/outbox/ lists the queued messages
+// (outbox.Queued) and failed/, which lists each failed message with
+// NAME.error beside it (the one-line reason and a newline).
+//
+//   - Creating a file starts an outbox.Draft: WRITE is Draft.WriteAt, so
+//     the write that completes an invalid header fails with EINVAL (cp
+//     reports it there); FLUSH is Draft.Commit, so close() fails with
+//     EINVAL for an invalid message (now in failed/) or with the I/O error
+//     that kept it from the queue; a dup'd descriptor flushes again and
+//     gets the same answer, and a write after the commit fails with EBADF.
+//     RELEASE is Draft.Abort, which only drops a draft nothing was
+//     committed from (touch outbox/x leaves nothing). A file nothing was
+//     written to is not committed by a flush, so "cmd > outbox/x" works.
+//     Truncation goes to Draft.Truncate; mode, owner and times are
+//     accepted and ignored (cp -p). A draft is not listed; its size shows
+//     through the writer's descriptor and name while it is written.
+//   - The message is committed at the first close with content: write it
+//     through one descriptor (or dup'd ones closed last), not from two
+//     processes one after the other ("(cat a; cat b) > outbox/x" queues
+//     only a).
+//   - Opening a queued message for writing (cp onto a name still queued)
+//     starts a new message of that name, which the outbox gives a suffix
+//     (msg-2.eml); appending to it and writing to a failed message are
+//     refused with EACCES.
+//   - Queued and failed messages are read-only files (0444) with the
+//     stored size and the commit time; cat reads them (OpenQueued,
+//     OpenFailed). getfattr -d shows user.mail.state, user.mail.account,
+//     user.mail.attempts and, queued, user.mail.next-attempt (RFC 3339)
+//     and user.mail.last-error (when set), failed, user.mail.error;
+//     changing them fails with EPERM.
+//   - rm outbox/NAME cancels (outbox.Remove; EBUSY while it is being
+//     sent). rm outbox/failed/NAME deletes the message and its NAME.error
+//     (outbox.RemoveFailed); rm of NAME.error alone fails with EPERM.
+//   - mv outbox/failed/NAME outbox/ (under any name) is outbox.Retry: the
+//     message keeps its name, and EINVAL means it is still invalid (it
+//     stays in failed/ with the new reason). Any other rename within the
+//     outbox fails with EPERM, one out of it with EXDEV; mkdir in the
+//     outbox, and creating files in failed/, with EPERM.
+//   - Errors map through Errno: outbox.ErrInvalid and outbox.ErrBadName
+//     to EINVAL, outbox.ErrBusy to EBUSY, fs.ErrNotExist to ENOENT.
+//
+// The outbox does not report changes (a message sent, failed or retried
+// by its queue), so outbox entries and attributes are kept by the kernel
+// for one second only, without FOPEN_KEEP_CACHE, and outbox/ is listed
+// afresh on every readdir. After changes made through the mount (a commit
+// that renamed or failed a message, a retry, rm of a failed message, mv of
+// a message, an append) the kernel is told to forget the names involved
+// (NotifyEntry, sent from a goroutine, since the kernel holds the
+// directory's lock until the request that made the change is answered).
 //
 // # Caching
 //

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 
+	"mailfs/cache/pop3store"
+	"mailfs/outbox"
 	"mailfs/remote"
 )
 
@@ -28,7 +30,14 @@ func TestErrno(t *testing.T) {
 		{fmt.Errorf("a: %w", wrap(context.Canceled)), syscall.EINTR},
 		{errors.Join(context.Canceled, remote.ErrUnavailable), syscall.EINTR},
 		{&os.PathError{Op: "open", Path: "/x", Err: syscall.ENOSPC}, syscall.ENOSPC},
-		{wrap(fs.ErrNotExist), syscall.EIO}, // no errno inside: an unknown failure
+		{wrap(fs.ErrNotExist), syscall.ENOENT}, // the outbox's "no such message"
+		{wrap(outbox.ErrInvalid), syscall.EINVAL},
+		{wrap(outbox.ErrBadName), syscall.EINVAL},
+		{wrap(outbox.ErrBusy), syscall.EBUSY},
+		{wrap(os.ErrClosed), syscall.EBADF},
+		{wrap(pop3store.ErrNotEmpty), syscall.ENOTEMPTY},
+		{wrap(pop3store.ErrExists), syscall.EEXIST},
+		{wrap(pop3store.ErrInvalid), syscall.EINVAL},
 		{wrap(context.DeadlineExceeded), syscall.EIO},
 		{errors.New("boom"), syscall.EIO},
 	}

@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -20,9 +21,22 @@ import (
 type folderNode struct {
 	gofs.Inode
 	acct *account
-	// path holds the mailbox name levels of this directory; nil for the
-	// account directory. The mailbox name is path joined by the delimiter.
-	path []string
+	// path holds the mailbox name levels of this directory (a []string
+	// never modified once stored); nil for the account directory. The
+	// mailbox name is path joined by the delimiter. It changes only when
+	// the directory, or one above it, is renamed (mv DIR).
+	path atomic.Pointer[[]string]
+}
+
+func newFolderNode(a *account, path []string) *folderNode {
+	n := &folderNode{acct: a}
+	n.path.Store(&path)
+	return n
+}
+
+// mailboxPath returns the mailbox name levels of the directory.
+func (n *folderNode) mailboxPath() []string {
+	return *n.path.Load()
 }
 
 var (
@@ -33,7 +47,7 @@ var (
 
 // Getattr reports a read-only directory owned by the mounting user.
 func (n *folderNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	dirAttr(n.acct.st, &out.Attr)
+	dirAttr(n.acct.st, &out.Attr, n.acct.writable())
 	out.SetTimeout(dirTimeout)
 	return 0
 }
@@ -117,9 +131,9 @@ func (n *folderNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 func (n *folderNode) level(ctx context.Context, maxAge time.Duration) (level, syscall.Errno) {
 	mboxes, err := n.acct.src.Mailboxes(ctx, maxAge)
 	if err != nil && mboxes == nil {
-		return level{}, n.acct.fail(ctx, "list mailboxes", err, "path", n.path)
+		return level{}, n.acct.fail(ctx, "list mailboxes", err, "path", n.mailboxPath())
 	}
-	lv := describe(mboxes, n.path)
+	lv := describe(mboxes, n.mailboxPath())
 	if !lv.exists {
 		return level{}, syscall.ENOENT
 	}
@@ -139,20 +153,20 @@ func (n *folderNode) list(ctx context.Context, mailbox string, maxAge time.Durat
 }
 
 func (n *folderNode) childPath(component string) []string {
-	return slices.Concat(n.path, []string{component})
+	return slices.Concat(n.mailboxPath(), []string{component})
 }
 
 // dirChild returns the inode of the child directory d.
 func (n *folderNode) dirChild(ctx context.Context, d subdir, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	path := n.childPath(d.component)
-	ops := &folderNode{acct: n.acct, path: path}
+	ops := newFolderNode(n.acct, path)
 	ino := dirIno(n.acct.name, path)
 	ch := n.NewInode(ctx, ops, gofs.StableAttr{Mode: fuse.S_IFDIR, Ino: ino})
 	if _, ok := ch.Operations().(*folderNode); !ok {
 		n.acct.st.log.Error("inode number collision", "account", n.acct.name, "path", path, "ino", ino)
 		return nil, syscall.EIO
 	}
-	dirAttr(n.acct.st, &out.Attr)
+	dirAttr(n.acct.st, &out.Attr, n.acct.writable())
 	out.SetEntryTimeout(dirTimeout)
 	out.SetAttrTimeout(dirTimeout)
 	return ch, 0

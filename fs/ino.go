@@ -44,3 +44,24 @@ func fixIno(n uint64) uint64 {
 	}
 	return n
 }
+
+// Kinds of outbox inodes, for outboxIno.
+const (
+	outboxKindDir       = "dir"
+	outboxKindFailedDir = "failed"
+	outboxKindMessage   = "msg"
+	outboxKindError     = "error"
+)
+
+// outboxIno returns the inode number of an outbox node: a directory (name
+// empty), a message called name (queued or failed: names are unique across
+// both, so a message keeps its inode when it moves between them) or the
+// NAME.error file of one. Drafts take automatic numbers.
+func outboxIno(kind, name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte("outbox\x00"))
+	h.Write([]byte(kind))
+	h.Write([]byte{0})
+	h.Write([]byte(name))
+	return fixIno(h.Sum64())
+}

@@ -16,8 +16,10 @@ import (
 // size is the listed RFC822.SIZE until an opened body says otherwise.
 type messageNode struct {
 	gofs.Inode
-	acct        *account
-	mailbox     string
+	acct *account
+	// mailbox is the name of the message's mailbox; it changes only when
+	// the mailbox, or one above it, is renamed (mv DIR).
+	mailbox     atomic.Pointer[string]
 	uidValidity uint32
 	info        remote.MessageInfo // immutable but for Flags, which are not used here
 	// size is the size reported to the kernel: info.Size, or the size of
@@ -32,9 +34,15 @@ var (
 )
 
 func newMessageNode(a *account, mailbox string, uidValidity uint32, info remote.MessageInfo) *messageNode {
-	n := &messageNode{acct: a, mailbox: mailbox, uidValidity: uidValidity, info: info}
+	n := &messageNode{acct: a, uidValidity: uidValidity, info: info}
+	n.mailbox.Store(&mailbox)
 	n.size.Store(info.Size)
 	return n
+}
+
+// mailboxName returns the name of the message's mailbox.
+func (n *messageNode) mailboxName() string {
+	return *n.mailbox.Load()
 }
 
 // fillAttr fills the attributes of the message file.
@@ -67,18 +75,19 @@ func (n *messageNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, 
 	if flags&syscall.O_ACCMODE != syscall.O_RDONLY || flags&syscall.O_TRUNC != 0 {
 		return nil, 0, syscall.EACCES
 	}
-	f, err := n.acct.src.Open(ctx, n.mailbox, n.uidValidity, n.info.UID)
+	mailbox := n.mailboxName()
+	f, err := n.acct.src.Open(ctx, mailbox, n.uidValidity, n.info.UID)
 	if err != nil {
-		return nil, 0, n.acct.fail(ctx, "open message", err, "mailbox", n.mailbox, "uid", n.info.UID)
+		return nil, 0, n.acct.fail(ctx, "open message", err, "mailbox", mailbox, "uid", n.info.UID)
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, 0, n.acct.fail(ctx, "stat message body", err, "mailbox", n.mailbox, "uid", n.info.UID)
+		return nil, 0, n.acct.fail(ctx, "stat message body", err, "mailbox", mailbox, "uid", n.info.UID)
 	}
 	if size := fi.Size(); n.size.Swap(size) != size {
 		n.acct.st.log.Log(ctx, slog.LevelDebug, "message size differs from listing",
-			"account", n.acct.name, "mailbox", n.mailbox, "uid", n.info.UID, "listed", n.info.Size, "size", size)
+			"account", n.acct.name, "mailbox", mailbox, "uid", n.info.UID, "listed", n.info.Size, "size", size)
 		// Drop the attributes (and any pages) the kernel holds with the
 		// old size before the first read. This is an inode notification:
 		// it takes no directory lock, so it is safe inside Open.

@@ -12,6 +12,8 @@ import (
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"mailfs/outbox"
 )
 
 // Kernel cache lifetimes and Source ages used by the nodes.
@@ -22,6 +24,10 @@ const (
 	// dirTimeout is how long the kernel keeps a directory's entry and
 	// attributes, short so that new mail shows.
 	dirTimeout = time.Second
+	// outboxTimeout is how long the kernel keeps the entry and attributes
+	// of an outbox file: messages leave outbox/ when they are sent, and the
+	// outbox does not tell.
+	outboxTimeout = time.Second
 	// negativeTimeout is how long the kernel remembers that a name does not
 	// exist.
 	negativeTimeout = time.Second
@@ -56,6 +62,14 @@ type Options struct {
 	StaleAfter time.Duration
 	// Debug turns on go-fuse's trace of every FUSE request.
 	Debug bool
+	// Outbox, when not nil, is shown as MOUNT/outbox/: files copied there
+	// are sent (see the package documentation). The caller runs and
+	// closes it.
+	Outbox *outbox.Outbox
+	// TempDir holds a message being copied into a mailbox until its close
+	// appends it (the file is unlinked at once, so nothing is left behind
+	// by a crash). Empty means os.TempDir().
+	TempDir string
 }
 
 // mountState is what every node of one mount shares. It is immutable after
@@ -67,10 +81,13 @@ type mountState struct {
 	uid, gid   uint32
 	// started is the mtime of directories.
 	started time.Time
+	// outbox is Options.Outbox; nil when the mount has no outbox/.
+	outbox  *outbox.Outbox
+	tempDir string
 }
 
 // reservedNames are root entries that accounts cannot use.
-var reservedNames = map[string]bool{"outbox": true}
+var reservedNames = map[string]bool{outboxDirName: true}
 
 // Mount mounts the accounts at mountpoint and serves them until the returned
 // server is unmounted (srv.Unmount(), or fusermount3 -u MOUNTPOINT); call
@@ -138,6 +155,11 @@ func newMountState(opts *Options) (*mountState, error) {
 		uid:        uint32(os.Geteuid()),
 		gid:        uint32(os.Getegid()),
 		started:    time.Now(),
+		outbox:     opts.Outbox,
+		tempDir:    opts.TempDir,
+	}
+	if st.tempDir == "" {
+		st.tempDir = os.TempDir()
 	}
 	switch st.style {
 	case "":
