@@ -78,10 +78,33 @@ func checkAccount(ctx context.Context, a *config.Account, w io.Writer, log *slog
 			}
 			fmt.Fprintf(w, "  %-30s %6d messages\n", mb.Name, st.Messages)
 		}
-		fmt.Fprintf(w, "account %s: ok\n", a.Name)
 	case a.POP3 != nil:
-		fmt.Fprintf(w, "account %s: pop3 %s: not checked (POP3 support is not in this version)\n", a.Name, a.POP3.Addr())
+		client, err := newPOP3Client(a, log)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "account %s: pop3 %s (tls %s)\n", a.Name, a.POP3.Addr(), a.POP3.TLS)
+		caps, count, size, err := client.Check(ctx)
+		if err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(w, "  capabilities: %s\n", strings.Join(caps, " "))
+		fmt.Fprintf(w, "  %-30s %6d messages, %d bytes\n", "INBOX (on the server)", count, size)
 	}
+	if a.SMTP != nil {
+		sender, err := newSMTPSender(a, log)
+		if err != nil {
+			return err
+		}
+		defer sender.Close()
+		fmt.Fprintf(w, "account %s: smtp %s (tls %s)\n", a.Name, a.SMTP.Addr(), a.SMTP.TLS)
+		exts, err := sender.Check(ctx)
+		if err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(w, "  extensions: %s\n", strings.Join(exts, ", "))
+	}
+	fmt.Fprintf(w, "account %s: ok\n", a.Name)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -177,4 +178,78 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestPostfixOutbox copies a message into outbox/ of a mount whose account
+// sends through a real Postfix (STARTTLS, AUTH) that delivers to Dovecot over
+// LMTP, and reads it back from the recipient's INBOX through the same mount.
+// The Sent copy lands in Dovecot's special-use \Sent folder, flagged \Seen.
+func TestPostfixOutbox(t *testing.T) {
+	d := interop.StartDovecot(t, &interop.DovecotOptions{SpecialUse: true})
+	p := interop.StartPostfix(t, &interop.PostfixOptions{Dovecot: d, AuthUsers: map[string]string{"alice": "secret"}, TLS: true})
+	caFile := filepath.Join(t.TempDir(), "cas.pem")
+	if err := os.WriteFile(caFile, append(mustRead(t, d.CAFile), mustRead(t, p.CAFile)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, `
+[cache]
+dir = %q
+[[accounts]]
+name = "dove"
+addresses = ["alice@example.org"]
+default = true
+  [accounts.imap]
+  host = "127.0.0.1"
+  port = %d
+  tls = "implicit"
+  tls_ca_file = %q
+  username = "alice"
+  password = "secret"
+  [accounts.smtp]
+  host = "127.0.0.1"
+  port = %d
+  tls = "starttls"
+  tls_ca_file = %q
+  username = "alice"
+  password = "secret"
+`, t.TempDir(), d.IMAPSPort, caFile, p.Port, caFile)
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	mnt := t.TempDir()
+	runMount(t, "mount", "-config", cfg, mnt)
+
+	body := "Grüße aus dem Outbox-Test.\r\n"
+	msg := writeMessage(t, "note.eml", "To: Alice <alice@example.org>\r\nSubject: Through Postfix\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"+body)
+	if out, err := exec.Command("cp", msg, filepath.Join(mnt, "outbox")+"/").CombinedOutput(); err != nil {
+		t.Fatalf("cp note.eml outbox/: %v: %s", err, out)
+	}
+	inbox := filepath.Join(mnt, "dove", "INBOX")
+	var arrived string
+	eventually(t, 60*time.Second, "the message never showed up in dove/INBOX; postfix log:\n"+p.LogTail(20), func() bool {
+		entries, err := os.ReadDir(inbox)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if strings.Contains(e.Name(), "Through-Postfix") {
+				arrived = filepath.Join(inbox, e.Name())
+				return true
+			}
+		}
+		return false
+	})
+	data, err := os.ReadFile(arrived)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasSuffix(data, []byte(body)) || !bytes.Contains(data, []byte("From: alice@example.org")) || !bytes.Contains(data, []byte("Message-ID: ")) {
+		t.Errorf("delivered message lacks the body, the filled-in From: or a Message-ID:\n%s", data)
+	}
+	eventually(t, 30*time.Second, "no \\Seen copy in Dovecot's Sent folder", func() bool {
+		for _, fl := range d.Flags(t, "alice", "Sent") {
+			if slices.Contains(fl, `\Seen`) {
+				return true
+			}
+		}
+		return false
+	})
 }

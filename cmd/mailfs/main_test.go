@@ -78,6 +78,28 @@ func TestDemoCommand(t *testing.T) {
 		t.Errorf("Korean demo folder: %v", err)
 	}
 
+	popInbox := filepath.Join(mnt, "demo-pop", "INBOX")
+	eventually(t, 20*time.Second, "demo-pop/INBOX never listed the POP3 samples", func() bool {
+		entries, err := os.ReadDir(popInbox)
+		return err == nil && len(entries) == 5
+	})
+
+	// The README's sending example: cp into outbox/ shows up in INBOX.
+	msg := filepath.Join(t.TempDir(), "hello.eml")
+	os.WriteFile(msg, []byte("From: alice@example.org\r\nTo: alice@example.org\r\nSubject: Hello from the outbox\r\n\r\nIt works.\r\n"), 0o644)
+	if out, err := exec.Command("cp", msg, filepath.Join(mnt, "outbox")+"/").CombinedOutput(); err != nil {
+		t.Fatalf("cp hello.eml outbox/: %v: %s", err, out)
+	}
+	eventually(t, 20*time.Second, "the sent message never appeared in demo/INBOX", func() bool {
+		entries, _ := os.ReadDir(filepath.Join(mnt, "demo", "INBOX"))
+		for _, e := range entries {
+			if strings.Contains(e.Name(), "Hello-from-the-outbox") {
+				return true
+			}
+		}
+		return false
+	})
+
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -12,10 +12,7 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 
-	"mailfs/cache"
 	"mailfs/fs"
-	"mailfs/internal/config"
-	"mailfs/remote/imap"
 )
 
 // cmdMount mounts every configured account and serves until interrupted.
@@ -29,75 +26,37 @@ func cmdMount(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	cacheDir, err := config.CacheDir(cfg)
+	d, err := configDirs(cfg)
 	if err != nil {
 		return err
 	}
-	c, err := cache.Open(cacheDir, &cache.Options{Logger: log, MaxSize: cfg.Cache.MaxSize})
+	st, err := buildStack(cfg, d, log)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-
-	var accounts []fs.Account
-	for i := range cfg.Accounts {
-		a := &cfg.Accounts[i]
-		switch {
-		case a.IMAP != nil:
-			store, err := newIMAPStore(a, log)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			accounts = append(accounts, fs.Account{Name: a.Name, Source: c.Account(a.Name, store)})
-		case a.POP3 != nil:
-			log.Warn("POP3 accounts are not mounted by this version; skipping", "account", a.Name)
-		}
-	}
-	return serve(ctx, pos[0], accounts, &fs.Options{Filenames: cfg.Filenames, Logger: log, Debug: f.verbose && os.Getenv("MAILFS_FUSE_DEBUG") != ""}, log)
+	defer st.close()
+	return serve(ctx, pos[0], st, &fs.Options{Filenames: cfg.Filenames, Logger: log, Debug: f.verbose && os.Getenv("MAILFS_FUSE_DEBUG") != ""}, log)
 }
 
-// newIMAPStore builds the IMAP client of one account from its config.
-func newIMAPStore(a *config.Account, log *slog.Logger) (*imap.Store, error) {
-	s := &a.IMAP.Server
-	tlsConfig, err := s.TLSConfig()
-	if err != nil {
-		return nil, fmt.Errorf("account %q: %w", a.Name, err)
-	}
-	mode := imap.TLSImplicit
-	switch s.TLS {
-	case "starttls":
-		mode = imap.TLSStartTLS
-	case "none":
-		mode = imap.TLSNone
-	}
-	return imap.New(&imap.Options{
-		Account:   a.Name,
-		Host:      s.Host,
-		Port:      s.Port,
-		TLS:       mode,
-		TLSConfig: tlsConfig,
-		Username:  s.Username,
-		Password:  s.Secret,
-		Auth:      s.Auth,
-		Token:     s.TokenSecret,
-		MaxConns:  a.IMAP.MaxConnections,
-		Logger:    log,
-	}), nil
-}
-
-// serve mounts the accounts at mountpoint and blocks until ctx is cancelled
-// (a signal) or the filesystem is unmounted from outside. It always leaves
-// the mountpoint unmounted.
-func serve(ctx context.Context, mountpoint string, accounts []fs.Account, opts *fs.Options, log *slog.Logger) error {
+// serve mounts the stack at mountpoint, runs its background work and
+// blocks until ctx is cancelled (a signal) or the filesystem is unmounted
+// from outside. It always leaves the mountpoint unmounted.
+func serve(ctx context.Context, mountpoint string, st *stack, opts *fs.Options, log *slog.Logger) error {
 	if err := prepareMountpoint(mountpoint, log); err != nil {
 		return err
 	}
-	srv, err := fs.Mount(mountpoint, accounts, opts)
+	opts.Outbox = st.outbox
+	srv, err := fs.Mount(mountpoint, st.accounts, opts)
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
-	log.Info("mounted", "mountpoint", mountpoint, "accounts", len(accounts))
+	log.Info("mounted", "mountpoint", mountpoint, "accounts", len(st.accounts), "outbox", st.outbox != nil)
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	waitBackground := st.start(bgCtx)
+	defer func() {
+		stopBackground()
+		waitBackground()
+	}()
 
 	done := make(chan struct{})
 	go func() { srv.Wait(); close(done) }()

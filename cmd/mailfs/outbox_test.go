@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"mailfs/remote/remotetest"
+)
+
+// sendEnv is an IMAP account with SMTP, both in-process, and its config.
+type sendEnv struct {
+	imap   *remotetest.IMAP
+	smtp   *remotetest.SMTP
+	config string
+}
+
+func newSendEnv(t *testing.T, smtpOpts *remotetest.SMTPOptions) *sendEnv {
+	t.Helper()
+	if smtpOpts == nil {
+		smtpOpts = &remotetest.SMTPOptions{}
+	}
+	smtpOpts.Username, smtpOpts.Password = "me", "smtp-secret"
+	e := &sendEnv{imap: remotetest.NewIMAP(t, nil), smtp: remotetest.NewSMTP(t, smtpOpts)}
+	if err := e.imap.CreateMailbox("Sent"); err != nil {
+		t.Fatal(err)
+	}
+	e.config = writeConfig(t, `
+[cache]
+dir = %q
+[[accounts]]
+name = "me"
+addresses = ["me@example.org"]
+default = true
+  [accounts.imap]
+  host = "127.0.0.1"
+  port = %d
+  tls = "none"
+  username = %q
+  password = %q
+  sent_folder = "Sent"
+  [accounts.smtp]
+  host = "127.0.0.1"
+  port = %d
+  tls = "none"
+  username = "me"
+  password = "smtp-secret"
+`, t.TempDir(), e.imap.Port(), e.imap.Username, e.imap.Password, e.smtp.Port())
+	return e
+}
+
+func writeMessage(t *testing.T, name, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestOutboxThroughMount sends with cp, fails with cp, and retries with mv,
+// through `mailfs mount`.
+func TestOutboxThroughMount(t *testing.T) {
+	e := newSendEnv(t, nil)
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	mnt := t.TempDir()
+	runMount(t, "mount", "-config", e.config, mnt)
+	outbox := filepath.Join(mnt, "outbox")
+
+	good := writeMessage(t, "hello.eml", "From: me@example.org\r\nTo: bob@example.org\r\nBcc: carol@example.org\r\nSubject: Grüße\r\n\r\nHallo Bob, schöne Grüße.\r\n")
+	if out, err := exec.Command("cp", good, outbox+"/").CombinedOutput(); err != nil {
+		t.Fatalf("cp good message: %v: %s", err, out)
+	}
+	eventually(t, 20*time.Second, "the message never reached the SMTP server", func() bool { return len(e.smtp.Messages()) == 1 })
+	got := e.smtp.Messages()[0]
+	if !slices.Equal(got.To, []string{"bob@example.org", "carol@example.org"}) {
+		t.Errorf("envelope recipients: got %v, want bob and carol (Bcc)", got.To)
+	}
+	if bytes.Contains(got.Data, []byte("Bcc:")) || !bytes.Contains(got.Data, []byte("Hallo Bob, schöne Grüße.")) {
+		t.Errorf("transmitted message: Bcc must be stripped and the body kept:\n%s", got.Data)
+	}
+	for _, h := range []string{"Date: ", "Message-ID: "} {
+		if !bytes.Contains(got.Data, []byte(h)) {
+			t.Errorf("transmitted message lacks %q:\n%s", h, got.Data)
+		}
+	}
+	eventually(t, 20*time.Second, "outbox/ still lists the sent message", func() bool {
+		entries, err := os.ReadDir(outbox)
+		return err == nil && !slices.ContainsFunc(entries, func(e os.DirEntry) bool { return e.Name() == "hello.eml" })
+	})
+	eventually(t, 20*time.Second, "no \\Seen copy in Sent", func() bool {
+		flags, err := e.imap.Flags("Sent")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fl := range flags {
+			if slices.Contains(fl, `\Seen`) {
+				return true
+			}
+		}
+		return false
+	})
+
+	bad := writeMessage(t, "bad.eml", "From: me@example.org\r\nSubject: nobody to send to\r\n\r\nbody\r\n")
+	out, err := exec.Command("cp", bad, outbox+"/").CombinedOutput()
+	if err == nil {
+		t.Fatalf("cp of a message without recipients succeeded")
+	}
+	if !strings.Contains(string(out), "Invalid argument") {
+		t.Errorf("cp said %q, want it to report Invalid argument", out)
+	}
+	reason, err := os.ReadFile(filepath.Join(outbox, "failed", "bad.eml.error"))
+	if err != nil {
+		t.Fatalf("read failed/bad.eml.error: %v", err)
+	}
+	if !strings.Contains(string(reason), "recipient") || strings.Count(string(reason), "\n") != 1 {
+		t.Errorf("bad.eml.error: got %q, want one line about recipients", reason)
+	}
+	if _, err := os.Stat(filepath.Join(outbox, "bad.eml")); !os.IsNotExist(err) {
+		t.Errorf("bad.eml still listed in outbox/: %v", err)
+	}
+
+	// A 5xx reply puts the message into failed/ with the server's words;
+	// mv back retries it.
+	e.smtp.FailNext(550, [3]int{5, 1, 1}, "no such user here", 1)
+	rejected := writeMessage(t, "rejected.eml", "From: me@example.org\r\nTo: nobody@example.org\r\nSubject: x\r\n\r\nx\r\n")
+	if out, err := exec.Command("cp", rejected, outbox+"/").CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
+	}
+	errFile := filepath.Join(outbox, "failed", "rejected.eml.error")
+	eventually(t, 20*time.Second, "rejected message never reached failed/", func() bool {
+		data, err := os.ReadFile(errFile)
+		return err == nil && strings.Contains(string(data), "no such user here")
+	})
+	if err := os.Rename(filepath.Join(outbox, "failed", "rejected.eml"), filepath.Join(outbox, "rejected.eml")); err != nil {
+		t.Fatalf("mv failed/rejected.eml outbox/: %v", err)
+	}
+	eventually(t, 20*time.Second, "retried message never sent", func() bool { return len(e.smtp.Messages()) == 2 })
+	if _, err := os.Stat(errFile); !os.IsNotExist(err) {
+		t.Errorf("failed/rejected.eml.error still there after a successful retry: %v", err)
+	}
+}
+
+// TestOutboxSurvivesKill copies messages into outbox/ of a mailfs process
+// and kills it with SIGKILL, once right after cp returns (the server is
+// refusing connections, so nothing was sent) and once in the middle of
+// sending (the server stalls after DATA). Each restart sends everything
+// still queued: nothing is lost.
+func TestOutboxSurvivesKill(t *testing.T) {
+	requireFUSE(t)
+	e := newSendEnv(t, nil)
+	data := t.TempDir()
+	start := func() (*exec.Cmd, string) {
+		mnt := t.TempDir()
+		cmd := mailfsCommand(t, "mount", "-config", e.config, mnt)
+		cmd.Env = append(cmd.Env, "XDG_DATA_HOME="+data)
+		var out syncBuffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+			if isMounted(t, mnt) {
+				syscall.Unmount(mnt, syscall.MNT_DETACH)
+			}
+		})
+		eventually(t, 20*time.Second, "mailfs never mounted:\n"+out.String(), func() bool { return isMounted(t, mnt) })
+		return cmd, mnt
+	}
+	kill := func(cmd *exec.Cmd, mnt string) {
+		cmd.Process.Kill()
+		cmd.Wait()
+		syscall.Unmount(mnt, syscall.MNT_DETACH)
+	}
+	msg := func(i int) string {
+		return fmt.Sprintf("From: me@example.org\r\nTo: bob@example.org\r\nSubject: crash %d\r\nMessage-ID: <crash-%d@example.org>\r\n\r\nbody %d\r\n", i, i, i)
+	}
+
+	// 1: killed right after cp returns, before anything could be sent.
+	e.smtp.FailNextMail(421, [3]int{4, 3, 2}, "try later", 1000)
+	cmd, mnt := start()
+	for i := range 5 {
+		if out, err := exec.Command("cp", writeMessage(t, fmt.Sprintf("m%d.eml", i), msg(i)), filepath.Join(mnt, "outbox")+"/").CombinedOutput(); err != nil {
+			t.Fatalf("cp %d: %v: %s", i, err, out)
+		}
+	}
+	kill(cmd, mnt)
+	if n := len(e.smtp.Messages()); n != 0 {
+		t.Fatalf("%d messages accepted while the server refused everything", n)
+	}
+
+	// 2: restarted with the server answering, but stalling after the data
+	// of the first message it receives: killed in the sending step.
+	e.smtp.FailNextMail(0, [3]int{}, "", 0)
+	e.smtp.StallNextData(1)
+	cmd, mnt = start()
+	eventually(t, 20*time.Second, "no send attempt reached the server", func() bool { return e.smtp.Stalled() > 0 })
+	kill(cmd, mnt)
+
+	// 3: restarted once more: everything arrives.
+	start()
+	eventually(t, 30*time.Second, "not every message arrived after the restarts", func() bool {
+		seen := map[string]bool{}
+		for _, m := range e.smtp.Messages() {
+			for i := range 5 {
+				if bytes.Contains(m.Data, fmt.Appendf(nil, "<crash-%d@example.org>", i)) {
+					seen[fmt.Sprint(i)] = true
+				}
+			}
+		}
+		return len(seen) == 5
+	})
+}
