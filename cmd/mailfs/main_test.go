@@ -136,6 +136,37 @@ func TestCheckCommand(t *testing.T) {
 		}
 	}
 
+	// POP3 and SMTP accounts are checked too.
+	pop := remotetest.NewPOP3(t, nil)
+	pop.Add([]byte("Subject: one\r\n\r\nbody\r\n"))
+	smtpSrv := remotetest.NewSMTP(t, &remotetest.SMTPOptions{Username: "me", Password: "smtp-pass"})
+	both := writeConfig(t, `
+[[accounts]]
+name = "oldisp"
+addresses = ["me@example.org"]
+  [accounts.pop3]
+  host = "127.0.0.1"
+  port = %d
+  tls = "none"
+  username = %q
+  password = %q
+  [accounts.smtp]
+  host = "127.0.0.1"
+  port = %d
+  tls = "none"
+  username = "me"
+  password = "smtp-pass"
+`, pop.Port(), pop.Username, pop.Password, smtpSrv.Port())
+	out.Reset()
+	if code := run(context.Background(), []string{"check", "-config", both}, &out, &out); code != 0 {
+		t.Fatalf("check of a POP3+SMTP account exited %d; output:\n%s", code, out.String())
+	}
+	for _, want := range []string{"pop3 127.0.0.1", "UIDL", "1 messages", "smtp 127.0.0.1", "8BITMIME", "account oldisp: ok"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+
 	const wrong = "not-the-password-3141"
 	bad := writeConfig(t, `
 [[accounts]]
