@@ -30,7 +30,7 @@ func TestWithIMAPServer(t *testing.T) {
 		bodies = append(bodies, msg)
 	}
 	store := imap.New(&imap.Options{
-		Host: srv.Host(), Port: srv.Port(), TLS: imap.TLSNone, Username: srv.Username,
+		Host: srv.Host(), Port: srv.Port(), TLS: remote.TLSNone, Username: srv.Username,
 		Password:    func(context.Context) (string, error) { return srv.Password, nil },
 		DialTimeout: 5 * time.Second, CommandTimeout: 10 * time.Second,
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"mailfs/cache"
+	"mailfs/remote"
 	"mailfs/remote/imap"
 	"mailfs/remote/remotetest"
 )
@@ -24,7 +25,7 @@ func stackEnv(b *testing.B, n int) (*remotetest.IMAP, *imap.Store) {
 		}
 	}
 	store := imap.New(&imap.Options{
-		Host: srv.Host(), Port: srv.Port(), TLS: imap.TLSNone, Username: srv.Username,
+		Host: srv.Host(), Port: srv.Port(), TLS: remote.TLSNone, Username: srv.Username,
 		Password: func(context.Context) (string, error) { return srv.Password, nil },
 	})
 	b.Cleanup(func() { store.Close() })

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"mailfs/remote"
 	"mailfs/remote/pop3"
 	"mailfs/remote/remotetest"
 )
@@ -22,7 +23,7 @@ func newRealEnv(t *testing.T, leave bool) *realEnv {
 	t.Helper()
 	srv := remotetest.NewPOP3(t, &remotetest.POP3Options{TLS: remotetest.TLSImplicit})
 	client := pop3.New(&pop3.Options{
-		Account: "real", Host: srv.Host(), Port: srv.Port(), TLS: pop3.TLSImplicit,
+		Account: "real", Host: srv.Host(), Port: srv.Port(), TLS: remote.TLSImplicit,
 		TLSConfig:   &tls.Config{RootCAs: srv.CA.Pool},
 		Username:    srv.Username,
 		Password:    func(context.Context) (string, error) { return srv.Password, nil },

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"mailfs/internal/config"
+	"mailfs/remote"
 	"mailfs/remote/imap"
 	"mailfs/remote/pop3"
 	"mailfs/remote/smtp"
@@ -17,12 +18,12 @@ func newIMAPStore(a *config.Account, log *slog.Logger) (*imap.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("account %q: imap: %w", a.Name, err)
 	}
-	mode := imap.TLSImplicit
+	mode := remote.TLSImplicit
 	switch s.TLS {
 	case config.TLSStartTLS:
-		mode = imap.TLSStartTLS
+		mode = remote.TLSStartTLS
 	case config.TLSNone:
-		mode = imap.TLSNone
+		mode = remote.TLSNone
 	}
 	return imap.New(&imap.Options{
 		Account:   a.Name,
@@ -46,12 +47,12 @@ func newPOP3Client(a *config.Account, log *slog.Logger) (*pop3.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("account %q: pop3: %w", a.Name, err)
 	}
-	mode := pop3.TLSImplicit
+	mode := remote.TLSImplicit
 	switch s.TLS {
 	case config.TLSStartTLS:
-		mode = pop3.TLSStartTLS
+		mode = remote.TLSStartTLS
 	case config.TLSNone:
-		mode = pop3.TLSNone
+		mode = remote.TLSNone
 	}
 	return pop3.New(&pop3.Options{
 		Account:   a.Name,
@@ -74,12 +75,12 @@ func newSMTPSender(a *config.Account, log *slog.Logger) (*smtp.Sender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("account %q: smtp: %w", a.Name, err)
 	}
-	mode := smtp.TLSImplicit
+	mode := remote.TLSImplicit
 	switch s.TLS {
 	case config.TLSStartTLS:
-		mode = smtp.TLSStartTLS
+		mode = remote.TLSStartTLS
 	case config.TLSNone:
-		mode = smtp.TLSNone
+		mode = remote.TLSNone
 	}
 	return smtp.New(&smtp.Options{
 		Account:   a.Name,

@@ -41,7 +41,7 @@ func BenchmarkMessages10k(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		s := New(&Options{
-			Host: srv.Host(), Port: srv.Port(), TLS: TLSNone, Username: srv.Username,
+			Host: srv.Host(), Port: srv.Port(), TLS: remote.TLSNone, Username: srv.Username,
 			Password: func(context.Context) (string, error) { return srv.Password, nil },
 		})
 		count := 0

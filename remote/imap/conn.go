@@ -127,14 +127,14 @@ func (s *Store) handshake(ctx context.Context, cn *conn) (*imapclient.Client, er
 	}
 	tlsConf := s.tlsConfig()
 	switch s.opts.TLS {
-	case TLSImplicit:
+	case remote.TLSImplicit:
 		tc := tls.Client(cn.raw, tlsConf)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return nil, fmt.Errorf("TLS handshake: %w", err)
 		}
 		c := imapclient.New(tc, copts)
 		return c, c.WaitGreeting()
-	case TLSStartTLS:
+	case remote.TLSStartTLS:
 		copts.TLSConfig = tlsConf
 		c, err := imapclient.NewStartTLS(cn.raw, copts)
 		if err != nil {

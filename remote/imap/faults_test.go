@@ -90,7 +90,7 @@ func silentHandler(*bufio.Writer, string, string) {}
 func TestWatchdogSilentAfterGreeting(t *testing.T) {
 	f := newFakeServer(t, "* OK fake ready", silentHandler)
 	s := New(&Options{
-		Host: f.host(), Port: f.port(), TLS: TLSNone, Username: "u", Account: "test",
+		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
 		Password:       func(context.Context) (string, error) { return "p", nil },
 		CommandTimeout: 150 * time.Millisecond,
 	})
@@ -111,7 +111,7 @@ func TestWatchdogSilentAfterGreeting(t *testing.T) {
 func TestWatchdogSilentDuringCommand(t *testing.T) {
 	f := newFakeServer(t, "* OK fake ready", loginHandler(silentHandler))
 	s := New(&Options{
-		Host: f.host(), Port: f.port(), TLS: TLSNone, Username: "u", Account: "test",
+		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
 		Password:       func(context.Context) (string, error) { return "p", nil },
 		CommandTimeout: 150 * time.Millisecond,
 	})
@@ -125,7 +125,7 @@ func TestWatchdogSilentDuringCommand(t *testing.T) {
 func TestWatchdogNoGreeting(t *testing.T) {
 	f := newFakeServer(t, "", silentHandler)
 	s := New(&Options{
-		Host: f.host(), Port: f.port(), TLS: TLSNone, Username: "u", Account: "test",
+		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
 		Password:    func(context.Context) (string, error) { return "p", nil },
 		DialTimeout: 150 * time.Millisecond,
 	})
@@ -139,7 +139,7 @@ func TestWatchdogNoGreeting(t *testing.T) {
 func TestWatchdogContextCanceled(t *testing.T) {
 	f := newFakeServer(t, "* OK fake ready", loginHandler(silentHandler))
 	s := New(&Options{
-		Host: f.host(), Port: f.port(), TLS: TLSNone, Username: "u", Account: "test",
+		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
 		Password:       func(context.Context) (string, error) { return "p", nil },
 		CommandTimeout: time.Hour,
 	})
@@ -174,7 +174,7 @@ func TestFetchUIDAfterBody(t *testing.T) {
 		}
 	}))
 	s := New(&Options{
-		Host: f.host(), Port: f.port(), TLS: TLSNone, Username: "u", Account: "test",
+		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
 		Password:       func(context.Context) (string, error) { return "p", nil },
 		CommandTimeout: 5 * time.Second,
 	})
@@ -197,10 +197,10 @@ func TestTLS(t *testing.T) {
 	for _, mode := range []struct {
 		name   string
 		server remotetest.TLSMode
-		client TLSMode
+		client remote.TLSMode
 	}{
-		{"implicit", remotetest.TLSImplicit, TLSImplicit},
-		{"starttls", remotetest.TLSStartTLS, TLSStartTLS},
+		{"implicit", remotetest.TLSImplicit, remote.TLSImplicit},
+		{"starttls", remotetest.TLSStartTLS, remote.TLSStartTLS},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			srv := remotetest.NewIMAP(t, &remotetest.IMAPOptions{TLS: mode.server})
@@ -236,7 +236,7 @@ func TestTLS(t *testing.T) {
 func TestPlainClientAgainstTLSPort(t *testing.T) {
 	srv := remotetest.NewIMAP(t, &remotetest.IMAPOptions{TLS: remotetest.TLSImplicit})
 	s := testStore(t, srv, func(o *Options) {
-		o.TLS = TLSStartTLS
+		o.TLS = remote.TLSStartTLS
 		o.DialTimeout = 300 * time.Millisecond
 	})
 	_, err := s.Check(context.Background())

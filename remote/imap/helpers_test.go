@@ -22,7 +22,7 @@ func testStore(t testing.TB, srv *remotetest.IMAP, edit func(*Options)) *Store {
 	opts := &Options{
 		Host:           srv.Host(),
 		Port:           srv.Port(),
-		TLS:            TLSNone,
+		TLS:            remote.TLSNone,
 		Username:       srv.Username,
 		Password:       func(context.Context) (string, error) { return srv.Password, nil },
 		Account:        "test",

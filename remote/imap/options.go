@@ -6,44 +6,20 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"mailfs/remote"
 )
-
-// TLSMode says how a connection is secured.
-type TLSMode int
-
-const (
-	// TLSImplicit speaks TLS from the first byte (usually port 993).
-	TLSImplicit TLSMode = iota
-	// TLSStartTLS connects in plain text and upgrades with STARTTLS before
-	// logging in (usually port 143).
-	TLSStartTLS
-	// TLSNone never encrypts. The config layer allows it for loopback only.
-	TLSNone
-)
-
-// String returns the config spelling of the mode.
-func (m TLSMode) String() string {
-	switch m {
-	case TLSImplicit:
-		return "implicit"
-	case TLSStartTLS:
-		return "starttls"
-	case TLSNone:
-		return "none"
-	}
-	return "unknown"
-}
 
 // Options configures a Store. Zero fields take the defaults documented on
 // each field.
 type Options struct {
 	// Host is the server's host name or IP address.
 	Host string
-	// Port is the server's TCP port; 0 means 993 with TLSImplicit and 143
+	// Port is the server's TCP port; 0 means 993 with remote.TLSImplicit and 143
 	// otherwise.
 	Port int
 	// TLS selects implicit TLS (the default), STARTTLS or plain text.
-	TLS TLSMode
+	TLS remote.TLSMode
 	// TLSConfig holds RootCAs and the like. ServerName defaults to Host; nil
 	// means the system roots. Certificates are always verified.
 	TLSConfig *tls.Config
@@ -87,7 +63,7 @@ func (o *Options) withDefaults() Options {
 		out = *o
 	}
 	if out.Port == 0 {
-		if out.TLS == TLSImplicit {
+		if out.TLS == remote.TLSImplicit {
 			out.Port = 993
 		} else {
 			out.Port = 143

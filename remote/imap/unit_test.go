@@ -94,7 +94,7 @@ func TestOptionsDefaults(t *testing.T) {
 		o.CommandTimeout != 60*time.Second || o.Logger == nil || o.Account != "u@h" {
 		t.Errorf("got %+v, want the documented defaults", o)
 	}
-	if p := (&Options{TLS: TLSStartTLS}).withDefaults().Port; p != 143 {
+	if p := (&Options{TLS: remote.TLSStartTLS}).withDefaults().Port; p != 143 {
 		t.Errorf("STARTTLS port: got %d, want 143", p)
 	}
 }
@@ -116,7 +116,7 @@ func listingServer(t *testing.T, fetchLines ...string) *Store {
 		}
 	}))
 	s := New(&Options{
-		Host: f.host(), Port: f.port(), TLS: TLSNone, Username: "u", Account: "test",
+		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
 		Password: func(context.Context) (string, error) { return "p", nil },
 	})
 	t.Cleanup(func() { s.Close() })

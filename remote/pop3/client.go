@@ -161,7 +161,7 @@ type dialer struct {
 
 // Dial connects to the server (ignoring address: go-pop3 builds it with
 // "%s:%d", wrong for IPv6 literals) and returns the wire inside a go-pop3
-// call, ready for NewConn to read the greeting. With TLSStartTLS it reads
+// call, ready for NewConn to read the greeting. With remote.TLSStartTLS it reads
 // the greeting itself, upgrades with STLS and replays the greeting to
 // go-pop3. Its errors are *opError values, ready for the caller.
 func (d *dialer) Dial(network, address string) (net.Conn, error) {
@@ -183,13 +183,13 @@ func (d *dialer) Dial(network, address string) (net.Conn, error) {
 		return nil, err
 	}
 	switch c.opts.TLS {
-	case TLSImplicit:
+	case remote.TLSImplicit:
 		tc, err := c.handshake(ctx, raw)
 		if err != nil {
 			return fail(c.mapErr("TLS handshake", err, stop(), ""))
 		}
 		w.upgrade(tc, nil)
-	case TLSStartTLS:
+	case remote.TLSStartTLS:
 		if err := c.startTLS(ctx, w, stop); err != nil {
 			return fail(err)
 		}

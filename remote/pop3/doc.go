@@ -103,10 +103,10 @@
 //
 // # TLS and authentication
 //
-// TLSImplicit (port 995) speaks TLS from the first byte; TLSStartTLS (port
-// 110) upgrades with STLS (RFC 2595) before anything else is sent and never
-// falls back to plain text; TLSNone never encrypts (the config layer allows
-// it for loopback hosts only). Both are done by our dialer, not go-pop3.
+// remote.TLSImplicit (port 995) speaks TLS from the first byte;
+// remote.TLSStartTLS (port 110) upgrades with STLS (RFC 2595) before
+// anything else is sent and never falls back to plain text; remote.TLSNone
+// never encrypts (the config layer allows it for loopback hosts only). Both are done by our dialer, not go-pop3.
 // Certificates are always verified (InsecureSkipVerify in
 // Options.TLSConfig is ignored); ServerName defaults to Host.
 //

@@ -87,7 +87,7 @@ func TestNoUIDLFallback(t *testing.T) {
 		for _, m := range msgs {
 			srv.Add(m)
 		}
-		c := clientFor(t, srv, TLSNone, nil)
+		c := clientFor(t, srv, remote.TLSNone, nil)
 		first := listKeys(t, c)
 		second := listKeys(t, c)
 		for i := range first {
@@ -123,7 +123,7 @@ func TestNoUIDLFallback(t *testing.T) {
 	// Retrieve still works after the fallback listing (the session is in step).
 	srv := remotetest.NewPOP3(t, &remotetest.POP3Options{NoUIDL: true})
 	srv.Add(msgs[0])
-	s := connect(t, clientFor(t, srv, TLSNone, nil))
+	s := connect(t, clientFor(t, srv, remote.TLSNone, nil))
 	if _, err := s.List(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ func TestDropDuringRetr(t *testing.T) {
 	srv := remotetest.NewPOP3(t, nil)
 	msg := []byte("Subject: dropped\r\n\r\n" + strings.Repeat("line of text\r\n", 20000))
 	srv.Add(msg)
-	c := clientFor(t, srv, TLSNone, nil)
+	c := clientFor(t, srv, remote.TLSNone, nil)
 	s := connect(t, c)
 	srv.DropDuringRetr(1)
 	var buf bytes.Buffer
@@ -49,7 +49,7 @@ func TestDropDuringRetr(t *testing.T) {
 func TestServerDown(t *testing.T) {
 	srv := remotetest.NewPOP3(t, nil)
 	srv.Add([]byte("Subject: x\r\n\r\nx\r\n"))
-	c := clientFor(t, srv, TLSNone, nil)
+	c := clientFor(t, srv, remote.TLSNone, nil)
 	s := connect(t, c)
 	srv.SetDown(true)
 	if _, err := s.List(context.Background()); !errIs(err, remote.ErrUnavailable) {
@@ -67,10 +67,10 @@ func TestTLS(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		server remotetest.TLSMode
-		client TLSMode
+		client remote.TLSMode
 	}{
-		{"STLS", remotetest.TLSStartTLS, TLSStartTLS},
-		{"implicit", remotetest.TLSImplicit, TLSImplicit},
+		{"STLS", remotetest.TLSStartTLS, remote.TLSStartTLS},
+		{"implicit", remotetest.TLSImplicit, remote.TLSImplicit},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := remotetest.NewPOP3(t, &remotetest.POP3Options{TLS: tc.server})
@@ -102,7 +102,7 @@ func TestTLS(t *testing.T) {
 
 func TestSTLSNotOffered(t *testing.T) {
 	srv := remotetest.NewPOP3(t, nil) // plain text only
-	_, err := clientFor(t, srv, TLSStartTLS, nil).Connect(context.Background())
+	_, err := clientFor(t, srv, remote.TLSStartTLS, nil).Connect(context.Background())
 	if !errIs(err, remote.ErrRefused) || !strings.Contains(err.Error(), "STLS") {
 		t.Fatalf("got %v, want ErrRefused naming STLS", err)
 	}
@@ -110,7 +110,7 @@ func TestSTLSNotOffered(t *testing.T) {
 
 func TestImplicitTLSAgainstPlainServer(t *testing.T) {
 	srv := remotetest.NewPOP3(t, nil)
-	c := clientFor(t, srv, TLSImplicit, func(o *Options) { o.DialTimeout = 2 * time.Second })
+	c := clientFor(t, srv, remote.TLSImplicit, func(o *Options) { o.DialTimeout = 2 * time.Second })
 	start := time.Now()
 	_, err := c.Connect(context.Background())
 	if !errIs(err, remote.ErrUnavailable) {
@@ -132,7 +132,7 @@ func TestWrongPassword(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := remotetest.NewPOP3(t, tc.opts)
 			const secret = "wrong-Secret-42"
-			c := clientFor(t, srv, TLSNone, func(o *Options) {
+			c := clientFor(t, srv, remote.TLSNone, func(o *Options) {
 				o.Password = func(context.Context) (string, error) { return secret, nil }
 			})
 			_, err := c.Connect(context.Background())
@@ -143,7 +143,7 @@ func TestWrongPassword(t *testing.T) {
 				t.Fatalf("error %q contains the password", err)
 			}
 			// The right password works on the same server.
-			connect(t, clientFor(t, srv, TLSNone, nil))
+			connect(t, clientFor(t, srv, remote.TLSNone, nil))
 		})
 	}
 }
@@ -155,7 +155,7 @@ func TestLoginMechanismAndLog(t *testing.T) {
 	}{{false, `auth="AUTH PLAIN"`}, {true, `auth=USER/PASS`}} {
 		srv := remotetest.NewPOP3(t, &remotetest.POP3Options{NoSASL: tc.noSASL, Username: "alice", Password: "Pw-9137"})
 		var logs bytes.Buffer
-		c := clientFor(t, srv, TLSNone, func(o *Options) {
+		c := clientFor(t, srv, remote.TLSNone, func(o *Options) {
 			o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		})
 		s := connect(t, c)
@@ -178,7 +178,7 @@ func TestLoginMechanismAndLog(t *testing.T) {
 
 func TestMaildropInUse(t *testing.T) {
 	srv := remotetest.NewPOP3(t, nil)
-	c := clientFor(t, srv, TLSNone, nil)
+	c := clientFor(t, srv, remote.TLSNone, nil)
 	s := connect(t, c)
 	_, err := c.Connect(context.Background())
 	if !errIs(err, remote.ErrUnavailable) || errIs(err, remote.ErrAuth) {
@@ -192,7 +192,7 @@ func TestMaildropInUse(t *testing.T) {
 
 func TestPasswordCommandFails(t *testing.T) {
 	srv := remotetest.NewPOP3(t, nil)
-	c := clientFor(t, srv, TLSNone, func(o *Options) {
+	c := clientFor(t, srv, remote.TLSNone, func(o *Options) {
 		o.Password = func(context.Context) (string, error) { return "", errors.New("pass: store locked") }
 	})
 	_, err := c.Connect(context.Background())
@@ -274,7 +274,7 @@ func TestContextCancel(t *testing.T) {
 	})
 	t.Run("already cancelled", func(t *testing.T) {
 		srv := remotetest.NewPOP3(t, nil)
-		s := connect(t, clientFor(t, srv, TLSNone, nil))
+		s := connect(t, clientFor(t, srv, remote.TLSNone, nil))
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		if _, err := s.List(ctx); !errors.Is(err, context.Canceled) {
@@ -312,7 +312,7 @@ func TestSTLSInjection(t *testing.T) {
 		f.send("+OK begin TLS\r\n+OK injected\r\n")
 		f.expect("never")
 	})
-	_, err := fakeClient(host, port, func(o *Options) { o.TLS = TLSStartTLS }).Connect(context.Background())
+	_, err := fakeClient(host, port, func(o *Options) { o.TLS = remote.TLSStartTLS }).Connect(context.Background())
 	if !errIs(err, remote.ErrUnavailable) || !strings.Contains(err.Error(), "after the STLS reply") {
 		t.Fatalf("got %v, want ErrUnavailable: data after the STLS reply", err)
 	}

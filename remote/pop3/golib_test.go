@@ -151,9 +151,9 @@ func TestUnexpectedData(t *testing.T) {
 				tc.script(f)
 				f.expect("never")
 			})
-			mode := TLSNone
+			mode := remote.TLSNone
 			if strings.Contains(tc.name, "STLS") {
-				mode = TLSStartTLS
+				mode = remote.TLSStartTLS
 			}
 			_, err := fakeClient(host, port, func(o *Options) { o.TLS = mode }).Connect(context.Background())
 			if !errIs(err, remote.ErrUnavailable) || !strings.Contains(err.Error(), "unexpected data") {
@@ -210,7 +210,7 @@ func TestGreetingRefused(t *testing.T) {
 func TestNoopRset(t *testing.T) {
 	srv := remotetest.NewPOP3(t, nil)
 	srv.Add([]byte("Subject: a\r\n\r\na\r\n"))
-	c := clientFor(t, srv, TLSNone, nil)
+	c := clientFor(t, srv, remote.TLSNone, nil)
 	s, err := c.connect(context.Background())
 	if err != nil {
 		t.Fatal(err)

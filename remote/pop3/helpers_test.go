@@ -16,7 +16,7 @@ import (
 
 // clientFor returns a client for srv with its credentials and TLS mode;
 // edit adjusts the options before New.
-func clientFor(t *testing.T, srv *remotetest.POP3, tlsMode TLSMode, edit func(*Options)) *Client {
+func clientFor(t *testing.T, srv *remotetest.POP3, tlsMode remote.TLSMode, edit func(*Options)) *Client {
 	t.Helper()
 	o := &Options{
 		Account:        "test",
@@ -132,7 +132,7 @@ func fakeClient(host string, port int, edit func(*Options)) *Client {
 		Account:        "fake",
 		Host:           host,
 		Port:           port,
-		TLS:            TLSNone,
+		TLS:            remote.TLSNone,
 		Username:       "user",
 		Password:       func(context.Context) (string, error) { return "s3cret-pw", nil },
 		DialTimeout:    5 * time.Second,

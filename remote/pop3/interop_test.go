@@ -42,10 +42,10 @@ func TestDovecotInterop(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		port int
-		mode TLSMode
+		mode remote.TLSMode
 	}{
-		{"STLS", d.POP3Port, TLSStartTLS},
-		{"implicit TLS", d.POP3SPort, TLSImplicit},
+		{"STLS", d.POP3Port, remote.TLSStartTLS},
+		{"implicit TLS", d.POP3SPort, remote.TLSImplicit},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := New(&Options{
@@ -97,7 +97,7 @@ func TestDovecotInterop(t *testing.T) {
 
 	t.Run("wrong password", func(t *testing.T) {
 		c := New(&Options{
-			Host: d.Host, Port: d.POP3SPort, TLS: TLSImplicit,
+			Host: d.Host, Port: d.POP3SPort, TLS: remote.TLSImplicit,
 			TLSConfig: &tls.Config{RootCAs: d.CA.Pool},
 			Username:  user,
 			Password:  func(context.Context) (string, error) { return "not-" + pass, nil },
@@ -110,7 +110,7 @@ func TestDovecotInterop(t *testing.T) {
 
 	t.Run("delete", func(t *testing.T) {
 		c := New(&Options{
-			Host: d.Host, Port: d.POP3SPort, TLS: TLSImplicit,
+			Host: d.Host, Port: d.POP3SPort, TLS: remote.TLSImplicit,
 			TLSConfig: &tls.Config{RootCAs: d.CA.Pool},
 			Username:  user,
 			Password:  func(context.Context) (string, error) { return pass, nil },

@@ -6,33 +6,9 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"mailfs/remote"
 )
-
-// TLSMode says how a connection is secured.
-type TLSMode int
-
-const (
-	// TLSImplicit speaks TLS from the first byte (usually port 995).
-	TLSImplicit TLSMode = iota
-	// TLSStartTLS connects in plain text and upgrades with STLS before
-	// logging in (usually port 110).
-	TLSStartTLS
-	// TLSNone never encrypts. The config layer allows it for loopback only.
-	TLSNone
-)
-
-// String returns the config spelling of the mode.
-func (m TLSMode) String() string {
-	switch m {
-	case TLSImplicit:
-		return "implicit"
-	case TLSStartTLS:
-		return "starttls"
-	case TLSNone:
-		return "none"
-	}
-	return "unknown"
-}
 
 // Options configures a Client. Nil options are not useful: Host, Username
 // and Password (or Token) are needed to log in.
@@ -41,11 +17,11 @@ type Options struct {
 	Account string
 	// Host is the server's host name or IP address.
 	Host string
-	// Port is the server's TCP port; 0 means 995 with TLSImplicit and 110
+	// Port is the server's TCP port; 0 means 995 with remote.TLSImplicit and 110
 	// otherwise.
 	Port int
 	// TLS selects implicit TLS (the default), STLS or plain text.
-	TLS TLSMode
+	TLS remote.TLSMode
 	// TLSConfig holds RootCAs and the like. ServerName defaults to Host; nil
 	// means the system roots. Certificates are always verified.
 	TLSConfig *tls.Config
@@ -84,7 +60,7 @@ func (o *Options) withDefaults() Options {
 		out = *o
 	}
 	if out.Port == 0 {
-		if out.TLS == TLSImplicit {
+		if out.TLS == remote.TLSImplicit {
 			out.Port = 995
 		} else {
 			out.Port = 110

@@ -52,7 +52,7 @@ func TestListUIDsAndSizes(t *testing.T) {
 		uids = append(uids, srv.Add(msg))
 		sizes = append(sizes, int64(len(msg)))
 	}
-	s := connect(t, clientFor(t, srv, TLSNone, nil))
+	s := connect(t, clientFor(t, srv, remote.TLSNone, nil))
 	got, err := s.List(context.Background())
 	if err != nil {
 		t.Fatalf("List: %v", err)
@@ -70,7 +70,7 @@ func TestListUIDsAndSizes(t *testing.T) {
 
 func TestListEmpty(t *testing.T) {
 	srv := remotetest.NewPOP3(t, nil)
-	s := connect(t, clientFor(t, srv, TLSNone, nil))
+	s := connect(t, clientFor(t, srv, remote.TLSNone, nil))
 	got, err := s.List(context.Background())
 	if err != nil || len(got) != 0 {
 		t.Fatalf("List: got %v, %v; want nothing, nil", got, err)
@@ -84,7 +84,7 @@ func TestRetrieveByteExact(t *testing.T) {
 	for name, msg := range msgs {
 		names[srv.Add(msg)] = name
 	}
-	s := connect(t, clientFor(t, srv, TLSNone, nil))
+	s := connect(t, clientFor(t, srv, remote.TLSNone, nil))
 	list, err := s.List(context.Background())
 	if err != nil {
 		t.Fatalf("List: %v", err)
@@ -123,7 +123,7 @@ func TestRetrieveRandom(t *testing.T) {
 		srv.Add(msg)
 		want = append(want, msg)
 	}
-	s := connect(t, clientFor(t, srv, TLSNone, nil))
+	s := connect(t, clientFor(t, srv, remote.TLSNone, nil))
 	for i, msg := range want {
 		var buf bytes.Buffer
 		if _, err := s.Retrieve(context.Background(), i+1, &buf); err != nil {
@@ -140,7 +140,7 @@ func TestRetrieveWithoutList(t *testing.T) {
 	srv := remotetest.NewPOP3(t, nil)
 	msg := []byte("Subject: x\r\n\r\nno final line break")
 	srv.Add(msg)
-	s := connect(t, clientFor(t, srv, TLSNone, nil))
+	s := connect(t, clientFor(t, srv, remote.TLSNone, nil))
 	var buf bytes.Buffer
 	if _, err := s.Retrieve(context.Background(), 1, &buf); err != nil {
 		t.Fatalf("Retrieve: %v", err)
@@ -153,7 +153,7 @@ func TestRetrieveWithoutList(t *testing.T) {
 func TestRetrieveNoSuchMessage(t *testing.T) {
 	srv := remotetest.NewPOP3(t, nil)
 	srv.Add([]byte("Subject: x\r\n\r\nx\r\n"))
-	s := connect(t, clientFor(t, srv, TLSNone, nil))
+	s := connect(t, clientFor(t, srv, remote.TLSNone, nil))
 	_, err := s.Retrieve(context.Background(), 7, io.Discard)
 	if !errIs(err, remote.ErrRefused) || !strings.Contains(err.Error(), "no such message") {
 		t.Fatalf("got %v, want ErrRefused with the server's text", err)
@@ -191,7 +191,7 @@ func TestRetrieveLargeStreams(t *testing.T) {
 	srv.Add(msg)
 	wantSum := sha256.Sum256(msg)
 
-	s := connect(t, clientFor(t, srv, TLSNone, nil))
+	s := connect(t, clientFor(t, srv, remote.TLSNone, nil))
 	if _, err := s.List(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestDeleteQuitCommits(t *testing.T) {
 	srv := remotetest.NewPOP3(t, nil)
 	a := srv.Add([]byte("Subject: a\r\n\r\na\r\n"))
 	b := srv.Add([]byte("Subject: b\r\n\r\nb\r\n"))
-	c := clientFor(t, srv, TLSNone, nil)
+	c := clientFor(t, srv, remote.TLSNone, nil)
 
 	// Delete + Close: nothing happens.
 	s := connect(t, c)
@@ -258,7 +258,7 @@ func TestDeleteQuitCommits(t *testing.T) {
 func TestDeleteTwiceRefused(t *testing.T) {
 	srv := remotetest.NewPOP3(t, nil)
 	srv.Add([]byte("Subject: a\r\n\r\na\r\n"))
-	s := connect(t, clientFor(t, srv, TLSNone, nil))
+	s := connect(t, clientFor(t, srv, remote.TLSNone, nil))
 	if err := s.Delete(context.Background(), 1); err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +271,7 @@ func TestCheck(t *testing.T) {
 	srv := remotetest.NewPOP3(t, nil)
 	srv.Add([]byte("Subject: a\r\n\r\na\r\n"))
 	srv.Add([]byte("Subject: bb\r\n\r\nbb\r\n"))
-	caps, count, size, err := clientFor(t, srv, TLSNone, nil).Check(context.Background())
+	caps, count, size, err := clientFor(t, srv, remote.TLSNone, nil).Check(context.Background())
 	if err != nil {
 		t.Fatalf("Check: %v", err)
 	}

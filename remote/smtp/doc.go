@@ -16,7 +16,7 @@
 //     or write at once); the reply to the final dot may take up to
 //     max(CommandTimeout, 10m). Connection setup is bounded by
 //     DialTimeout + CommandTimeout.
-//   - TLS: STARTTLS is mandatory in TLSStartTLS mode; the EHLO after it
+//   - TLS: STARTTLS is mandatory in remote.TLSStartTLS mode; the EHLO after it
 //     forces the handshake, so a bad certificate fails there, before AUTH,
 //     with the x509 error in the chain. The EHLO before STARTTLS says
 //     "localhost" (go-smtp's), the one after it LocalName.

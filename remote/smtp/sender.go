@@ -18,31 +18,15 @@ import (
 	"mailfs/remote"
 )
 
-// TLSMode says how the connection to the server is protected.
-type TLSMode int
-
+// The TLS modes, kept under their old names for callers outside this
+// repository's control (internal/interop's tests).
+//
+// Deprecated: use remote.TLSImplicit, remote.TLSStartTLS and remote.TLSNone.
 const (
-	// TLSImplicit speaks TLS from the first byte (port 465). The default.
-	TLSImplicit TLSMode = iota
-	// TLSStartTLS connects in plain text and upgrades with STARTTLS before
-	// anything else is said (port 587). A server without STARTTLS fails.
-	TLSStartTLS
-	// TLSNone never encrypts. The config layer allows it on loopback only.
-	TLSNone
+	TLSImplicit = remote.TLSImplicit
+	TLSStartTLS = remote.TLSStartTLS
+	TLSNone     = remote.TLSNone
 )
-
-// String returns "implicit", "starttls" or "none".
-func (m TLSMode) String() string {
-	switch m {
-	case TLSImplicit:
-		return "implicit"
-	case TLSStartTLS:
-		return "starttls"
-	case TLSNone:
-		return "none"
-	}
-	return "TLSMode(" + strconv.Itoa(int(m)) + ")"
-}
 
 // Options configures a Sender. Host is required; every other field has a
 // default.
@@ -51,11 +35,11 @@ type Options struct {
 	Account string
 	// Host is the server's host name or IP address.
 	Host string
-	// Port is the server's port; default 465 for TLSImplicit, 587 for
-	// TLSStartTLS, 25 for TLSNone.
+	// Port is the server's port; default 465 for remote.TLSImplicit, 587
+	// for remote.TLSStartTLS, 25 for remote.TLSNone.
 	Port int
 	// TLS selects implicit TLS, STARTTLS or plain text.
-	TLS TLSMode
+	TLS remote.TLSMode
 	// TLSConfig is the client TLS configuration, such as a RootCAs pool
 	// from tls_ca_file; nil means the system roots. ServerName defaults to
 	// Host.
@@ -126,9 +110,9 @@ func New(opts *Options) *Sender {
 	o := *opts
 	if o.Port == 0 {
 		switch o.TLS {
-		case TLSStartTLS:
+		case remote.TLSStartTLS:
 			o.Port = 587
-		case TLSNone:
+		case remote.TLSNone:
 			o.Port = 25
 		default:
 			o.Port = 465
@@ -371,13 +355,13 @@ func (s *Sender) setup(ctx context.Context, dc *deadlineConn) (*session, error) 
 	cfg := s.tlsConfig()
 	var c *gosmtp.Client
 	switch s.opts.TLS {
-	case TLSImplicit:
+	case remote.TLSImplicit:
 		tc := tls.Client(dc, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return nil, classify(ctx, "TLS handshake with "+s.addr, err)
 		}
 		c = gosmtp.NewClient(tc)
-	case TLSStartTLS:
+	case remote.TLSStartTLS:
 		// Greeting, EHLO localhost and STARTTLS; the handshake itself
 		// happens on the next command, the EHLO below, so a bad
 		// certificate fails there, before any secret is sent.
@@ -400,7 +384,7 @@ func (s *Sender) setup(ctx context.Context, dc *deadlineConn) (*session, error) 
 	c.DebugWriter = nil
 	if err != nil {
 		op := "EHLO"
-		if s.opts.TLS == TLSStartTLS {
+		if s.opts.TLS == remote.TLSStartTLS {
 			op = "TLS handshake after STARTTLS with " + s.addr
 		}
 		return sess, classify(ctx, op, err)

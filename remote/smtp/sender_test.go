@@ -24,7 +24,7 @@ import (
 // otherwise, closed in t.Cleanup.
 func newSender(t *testing.T, srv *remotetest.SMTP, mutate func(*Options)) *Sender {
 	t.Helper()
-	o := &Options{Account: "test", Host: srv.Host(), Port: srv.Port(), TLS: TLSNone, CommandTimeout: 10 * time.Second}
+	o := &Options{Account: "test", Host: srv.Host(), Port: srv.Port(), TLS: remote.TLSNone, CommandTimeout: 10 * time.Second}
 	if mutate != nil {
 		mutate(o)
 	}
@@ -586,10 +586,10 @@ func TestTLS(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		server remotetest.TLSMode
-		client TLSMode
+		client remote.TLSMode
 	}{
-		{"starttls", remotetest.TLSStartTLS, TLSStartTLS},
-		{"implicit", remotetest.TLSImplicit, TLSImplicit},
+		{"starttls", remotetest.TLSStartTLS, remote.TLSStartTLS},
+		{"implicit", remotetest.TLSImplicit, remote.TLSImplicit},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := remotetest.NewSMTP(t, &remotetest.SMTPOptions{TLS: tc.server, CA: ca, Username: "alice", Password: "pw"})
@@ -629,7 +629,7 @@ func TestTLS(t *testing.T) {
 
 func TestStartTLSMissing(t *testing.T) {
 	srv := remotetest.NewSMTP(t, nil) // plain text only
-	s := newSender(t, srv, func(o *Options) { o.TLS = TLSStartTLS })
+	s := newSender(t, srv, func(o *Options) { o.TLS = remote.TLSStartTLS })
 	err := s.Send(t.Context(), env(), strings.NewReader(asciiMsg))
 	if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 		t.Fatalf("got %v, want an error about STARTTLS", err)
@@ -655,7 +655,7 @@ func TestCancelSilentServer(t *testing.T) {
 		}
 	}()
 	addr := ln.Addr().(*net.TCPAddr)
-	s := New(&Options{Host: "127.0.0.1", Port: addr.Port, TLS: TLSNone})
+	s := New(&Options{Host: "127.0.0.1", Port: addr.Port, TLS: remote.TLSNone})
 	defer s.Close()
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(50*time.Millisecond, cancel)
