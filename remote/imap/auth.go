@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 
+	"mailfs/internal/clienterr"
 	"mailfs/remote"
 )
 
@@ -56,7 +56,7 @@ func (s *Store) login(ctx context.Context, c *imapclient.Client, caps imap.CapSe
 		if ctxErr := contextErr(err); ctxErr != nil {
 			return s.newErr(op, nil, "", "", ctxErr)
 		}
-		return s.newErr(op, remote.ErrAuth, "cannot get the "+what+": "+scrub(err.Error(), value),
+		return s.newErr(op, remote.ErrAuth, "cannot get the "+what+": "+clienterr.Scrub(err.Error(), value),
 			"check the "+what+"_command", nil)
 	}
 
@@ -98,24 +98,16 @@ func (s *Store) login(ctx context.Context, c *imapclient.Client, caps imap.CapSe
 		case imap.ResponseCodePrivacyRequired:
 			hint = "the server requires TLS: check tls"
 		}
-		return s.newErr(mech+" as "+s.opts.Username, kind, scrub(serverWords(ie), value), hint, nil)
+		return s.newErr(mech+" as "+s.opts.Username, kind, clienterr.Scrub(serverWords(ie), value), hint, nil)
 	}
 	var oe *sasl.OAuthBearerError
 	if errors.As(err, &oe) {
 		return s.newErr(mech+" as "+s.opts.Username, remote.ErrAuth, "token rejected, status "+oe.Status,
 			"check token_command; the token may have expired", nil)
 	}
-	if contextErr(err) == nil && keepCause(err) == nil {
+	if contextErr(err) == nil && clienterr.KeepCause(err) == nil {
 		// A SASL exchange that went out of step: the server disagrees.
-		return s.newErr(mech+" as "+s.opts.Username, remote.ErrAuth, scrub(err.Error(), value), "check auth", nil)
+		return s.newErr(mech+" as "+s.opts.Username, remote.ErrAuth, clienterr.Scrub(err.Error(), value), "check auth", nil)
 	}
 	return s.mapErr(mech+" as "+s.opts.Username, err, nil)
-}
-
-// scrub removes secret from text, in case a server echoes it.
-func scrub(text, secret string) string {
-	if secret == "" {
-		return text
-	}
-	return strings.ReplaceAll(text, secret, "***")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"mailfs/internal/clienterr"
 	"mailfs/remote"
 )
 
@@ -78,7 +79,7 @@ func (s *Store) dial(ctx context.Context) (*conn, error) {
 			return nil, s.newErr(op, nil, "", "", ctxErr)
 		}
 		return nil, s.newErr(op, remote.ErrUnavailable, "cannot connect: "+err.Error(),
-			"check host, port and the network", keepCause(err))
+			"check host, port and the network", clienterr.KeepCause(err))
 	}
 	cn.raw = &watchConn{Conn: tcp, p: &cn.clock}
 

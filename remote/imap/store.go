@@ -183,7 +183,7 @@ func (s *Store) do(ctx context.Context, op, mailbox string, f func(cn *conn, cal
 }
 
 func isOpError(err error) bool {
-	var oe *opError
+	var oe *remote.OpError
 	return errors.As(err, &oe)
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-sasl"
 	gopop3 "github.com/knadh/go-pop3"
 
+	"mailfs/internal/clienterr"
 	"mailfs/remote"
 )
 
@@ -63,7 +64,7 @@ func (s *session) login(ctx context.Context) (string, error) {
 		if ctx.Err() != nil {
 			return "", s.c.newErr(op, nil, "", "", ctx.Err())
 		}
-		return "", s.c.newErr(op, remote.ErrAuth, "cannot get the "+what+": "+scrub(err.Error(), secret),
+		return "", s.c.newErr(op, remote.ErrAuth, "cannot get the "+what+": "+clienterr.Scrub(err.Error(), secret),
 			"check the "+what+"_command", nil)
 	}
 	if strings.ContainsAny(secret, "\r\n\x00") {
@@ -165,14 +166,14 @@ func (s *session) authErr(err error, what string) error {
 	if err == nil {
 		return nil
 	}
-	var oe *opError
+	var oe *remote.OpError
 	if !errors.As(err, &oe) || !errors.Is(err, remote.ErrRefused) {
 		return err
 	}
-	oe.kind = remote.ErrAuth
-	oe.hint = "check username and " + what
+	oe.Kind = remote.ErrAuth
+	oe.Hint = "check username and " + what
 	if what == "token" {
-		oe.hint = "check username and token_command; the token may have expired"
+		oe.Hint = "check username and token_command; the token may have expired"
 	}
 	// A failed SASL exchange can leave the session out of step: start over.
 	s.cn.fail(err)

@@ -14,6 +14,7 @@ import (
 
 	gopop3 "github.com/knadh/go-pop3"
 
+	"mailfs/internal/clienterr"
 	"mailfs/remote"
 )
 
@@ -120,9 +121,9 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 	})
 	pc, libErr := lib.NewConn()
 	if d.w == nil {
-		// The dialer failed and returned an *opError, or (never) go-pop3
+		// The dialer failed and returned a *remote.OpError, or (never) go-pop3
 		// failed before dialing.
-		var oe *opError
+		var oe *remote.OpError
 		if errors.As(libErr, &oe) {
 			return nil, libErr
 		}
@@ -163,7 +164,7 @@ type dialer struct {
 // "%s:%d", wrong for IPv6 literals) and returns the wire inside a go-pop3
 // call, ready for NewConn to read the greeting. With remote.TLSStartTLS it reads
 // the greeting itself, upgrades with STLS and replays the greeting to
-// go-pop3. Its errors are *opError values, ready for the caller.
+// go-pop3. Its errors are *remote.OpError values, ready for the caller.
 func (d *dialer) Dial(network, address string) (net.Conn, error) {
 	c, ctx := d.c, d.ctx
 	nd := net.Dialer{Timeout: c.opts.DialTimeout}
@@ -173,7 +174,7 @@ func (d *dialer) Dial(network, address string) (net.Conn, error) {
 			return nil, c.newErr("connect", nil, "", "", ctx.Err())
 		}
 		return nil, c.newErr("connect", remote.ErrUnavailable, "cannot connect: "+err.Error(),
-			"check host and port; the server may be down", keepCause(err))
+			"check host and port; the server may be down", clienterr.KeepCause(err))
 	}
 	w := newWire(raw, c.opts.CommandTimeout)
 	stop := w.watch(ctx)

@@ -118,7 +118,8 @@
 //
 // # Errors
 //
-// Network, timeout, TLS and protocol failures (unexpected data from the
+// Every error is a *remote.OpError naming the account, the server and the
+// command. Network, timeout, TLS and protocol failures (unexpected data from the
 // server included) wrap remote.ErrUnavailable and close the connection; an
 // -ERR to any other command wraps remote.ErrRefused with the server's
 // text; a cancelled ctx returns its error and closes the connection. Deletions take effect only at Quit (the RFC 1939 UPDATE
