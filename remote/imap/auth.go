@@ -10,28 +10,9 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"mailfs/internal/clienterr"
+	"mailfs/internal/xoauth2"
 	"mailfs/remote"
 )
-
-// xoauth2Client is the XOAUTH2 SASL mechanism (Google, Microsoft), which
-// go-sasl lacks: one initial response "user=U^Aauth=Bearer T^A^A"; on
-// failure the server sends a JSON challenge that the client answers with an
-// empty response before the tagged NO.
-type xoauth2Client struct {
-	username, token string
-}
-
-func (c *xoauth2Client) Start() (mech string, ir []byte, err error) {
-	return "XOAUTH2", []byte("user=" + c.username + "\x01auth=Bearer " + c.token + "\x01\x01"), nil
-}
-
-func (c *xoauth2Client) Next(challenge []byte) ([]byte, error) {
-	// The challenge is a JSON error report; an empty answer lets the server
-	// finish with its tagged NO, which carries the verdict.
-	return []byte{}, nil
-}
-
-var _ sasl.Client = (*xoauth2Client)(nil)
 
 // login authenticates c with the configured mechanism. caps are the
 // capabilities before authentication.
@@ -75,7 +56,7 @@ func (s *Store) login(ctx context.Context, c *imapclient.Client, caps imap.CapSe
 		err = c.Authenticate(sasl.NewLoginClient(s.opts.Username, value))
 	case "xoauth2":
 		mech = "AUTHENTICATE XOAUTH2"
-		err = c.Authenticate(&xoauth2Client{username: s.opts.Username, token: value})
+		err = c.Authenticate(xoauth2.NewClient(s.opts.Username, value))
 	case "oauthbearer":
 		mech = "AUTHENTICATE OAUTHBEARER"
 		err = c.Authenticate(sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{

@@ -76,18 +76,6 @@ func TestServerErrKind(t *testing.T) {
 	}
 }
 
-func TestXOAuth2Client(t *testing.T) {
-	c := &xoauth2Client{username: "me@example.org", token: "ya29.tok"}
-	mech, ir, err := c.Start()
-	if err != nil || mech != "XOAUTH2" || string(ir) != "user=me@example.org\x01auth=Bearer ya29.tok\x01\x01" {
-		t.Errorf("Start: got %q, %q, %v; want XOAUTH2 and the RFC initial response", mech, ir, err)
-	}
-	resp, err := c.Next([]byte(`{"status":"401"}`))
-	if err != nil || len(resp) != 0 {
-		t.Errorf("Next: got %q, %v; want an empty response", resp, err)
-	}
-}
-
 func TestOptionsDefaults(t *testing.T) {
 	o := (&Options{Host: "h", Username: "u"}).withDefaults()
 	if o.Port != 993 || o.Auth != "plain" || o.MaxConns != 4 || o.DialTimeout != 15*time.Second ||

@@ -11,28 +11,9 @@ import (
 	gopop3 "github.com/knadh/go-pop3"
 
 	"mailfs/internal/clienterr"
+	"mailfs/internal/xoauth2"
 	"mailfs/remote"
 )
-
-// xoauth2Client is the XOAUTH2 SASL mechanism (Google, Microsoft), which
-// go-sasl lacks: one initial response "user=U^Aauth=Bearer T^A^A"; on
-// failure the server sends a JSON challenge that the client answers with an
-// empty response before the -ERR.
-type xoauth2Client struct {
-	username, token string
-}
-
-func (c *xoauth2Client) Start() (mech string, ir []byte, err error) {
-	return "XOAUTH2", []byte("user=" + c.username + "\x01auth=Bearer " + c.token + "\x01\x01"), nil
-}
-
-func (c *xoauth2Client) Next(challenge []byte) ([]byte, error) {
-	// The challenge is a JSON error report; an empty answer lets the server
-	// finish with its -ERR, which carries the verdict.
-	return []byte{}, nil
-}
-
-var _ sasl.Client = (*xoauth2Client)(nil)
 
 // errSASLCancelled is returned when the client cancelled a SASL exchange.
 var errSASLCancelled = errors.New("SASL exchange cancelled by the client")
@@ -92,7 +73,7 @@ func (s *session) login(ctx context.Context) (string, error) {
 		}
 		mech, client = "AUTH PLAIN", sasl.NewPlainClient("", o.Username, secret)
 	case "xoauth2":
-		mech, client = "AUTH XOAUTH2", &xoauth2Client{username: o.Username, token: secret}
+		mech, client = "AUTH XOAUTH2", xoauth2.NewClient(o.Username, secret)
 	case "oauthbearer":
 		mech, client = "AUTH OAUTHBEARER", sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{
 			Username: o.Username, Token: secret, Host: o.Host, Port: o.Port,

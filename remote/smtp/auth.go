@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
 
+	"mailfs/internal/xoauth2"
 	"mailfs/remote"
 )
 
@@ -40,8 +41,8 @@ func (s *Sender) authenticate(ctx context.Context, c *gosmtp.Client) error {
 		var re *ReplyError
 		if errors.As(err, &re) {
 			re.Auth = true
-			if x, ok := client.(*xoauth2Client); ok && x.failure != "" {
-				re.Message += " (" + x.failure + ")"
+			if x, ok := client.(*xoauth2.Client); ok && x.Failure() != "" {
+				re.Message += " (" + x.Failure() + ")"
 			}
 		}
 		return err
@@ -68,7 +69,7 @@ func (s *Sender) saslClient(ctx context.Context, c *gosmtp.Client) (string, sasl
 		if err != nil {
 			return "", nil, err
 		}
-		return "XOAUTH2", &xoauth2Client{username: s.opts.Username, token: token}, nil
+		return "XOAUTH2", xoauth2.NewClient(s.opts.Username, token), nil
 	case AuthOAuthBearer:
 		token, err := s.secret(ctx, s.opts.Token, "token")
 		if err != nil {
@@ -94,27 +95,4 @@ func (s *Sender) secret(ctx context.Context, fn func(context.Context) (string, e
 		return "", fmt.Errorf("authenticate as %s: get %s: %w", s.opts.Username, what, err)
 	}
 	return v, nil
-}
-
-// xoauth2Client is the XOAUTH2 mechanism of Google and Microsoft, which
-// go-sasl lacks: one initial response carrying user and bearer token. On
-// failure the server sends a JSON challenge, answered with an empty line
-// before the final 5xx; the JSON (status, schemes, scope: no secret) is kept
-// for the error message.
-type xoauth2Client struct {
-	username, token string
-	failure         string
-}
-
-var _ sasl.Client = (*xoauth2Client)(nil)
-
-// Start returns the initial response "user=U^Aauth=Bearer T^A^A".
-func (a *xoauth2Client) Start() (string, []byte, error) {
-	return "XOAUTH2", []byte("user=" + a.username + "\x01auth=Bearer " + a.token + "\x01\x01"), nil
-}
-
-// Next answers the server's error challenge with an empty response.
-func (a *xoauth2Client) Next(challenge []byte) ([]byte, error) {
-	a.failure = strings.TrimSpace(string(challenge))
-	return []byte{}, nil
 }

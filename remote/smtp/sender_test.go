@@ -562,18 +562,6 @@ func TestReplyErrorClasses(t *testing.T) {
 	}
 }
 
-func TestXOAuth2InitialResponse(t *testing.T) {
-	c := &xoauth2Client{username: "alice@example.org", token: "tok"}
-	mech, ir, err := c.Start()
-	if err != nil || mech != "XOAUTH2" || string(ir) != "user=alice@example.org\x01auth=Bearer tok\x01\x01" {
-		t.Errorf("got %s %q %v, want XOAUTH2 with user and bearer token", mech, ir, err)
-	}
-	resp, _ := c.Next([]byte(`{"status":"401"}`))
-	if resp == nil || len(resp) != 0 || c.failure != `{"status":"401"}` {
-		t.Errorf("got response %q, failure %q; want an empty response and the JSON kept", resp, c.failure)
-	}
-}
-
 func TestTLS(t *testing.T) {
 	ca, err := remotetest.NewCA()
 	if err != nil {
