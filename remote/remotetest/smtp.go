@@ -1,18 +1,21 @@
 package remotetest
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
-	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
-	"net/textproto"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
 )
 
 // SMTPOptions configures an in-process SMTP submission server. The zero
@@ -30,7 +33,8 @@ type SMTPOptions struct {
 	CA *CA
 	// No8BitMIME makes a server that does not advertise 8BITMIME and
 	// refuses BODY=8BITMIME, like Postfix with
-	// smtpd_discard_ehlo_keywords = 8bitmime.
+	// smtpd_discard_ehlo_keywords = 8bitmime. It cannot be combined with
+	// TLSStartTLS (see SMTP).
 	No8BitMIME bool
 	// NoSMTPUTF8 makes a server that does not advertise SMTPUTF8 and
 	// refuses non-ASCII addresses.
@@ -41,15 +45,35 @@ type SMTPOptions struct {
 	Deliver func(from string, to []string, data []byte) error
 }
 
-// SMTP is an in-process SMTP server on loopback.
+// smtpMaxMessageBytes is the SIZE the server advertises and enforces.
+const smtpMaxMessageBytes = 50 << 20
+
+// SMTP is an in-process SMTP server on loopback: go-smtp's server
+// (github.com/emersion/go-smtp) with a Backend of ours that records the
+// messages and injects the faults a test asks for (a refused MAIL, RCPT or
+// end of DATA, a connection dropped during DATA, a server gone silent
+// after DATA, a host that is down).
 //
-// It is a small hand-written line-based server rather than go-smtp's: that
-// one always advertises 8BITMIME, and filtering its EHLO reply in a
-// net.Conn wrapper cannot work under STARTTLS, where the reply is
-// encrypted above the wrapper. Writing the protocol here also puts every
-// fault (a refused MAIL, a dropped DATA, a silent server) exactly where a
-// test wants it. It speaks RFC 5321 with ENHANCEDSTATUSCODES, 8BITMIME,
-// SMTPUTF8, STARTTLS and AUTH PLAIN/LOGIN; no pipelining.
+// go-smtp speaks the protocol: ESMTP with PIPELINING, 8BITMIME,
+// ENHANCEDSTATUSCODES, CHUNKING, SIZE, SMTPUTF8 (unless NoSMTPUTF8),
+// STARTTLS (Server.TLSConfig) and AUTH, for which the session offers PLAIN
+// (go-sasl's server) and LOGIN (a small sasl.Server here: go-sasl has no
+// LOGIN server). Implicit TLS is a tls.NewListener under go-smtp. Our
+// Session checks what go-smtp leaves to the backend: STARTTLS before MAIL
+// when TLS is TLSStartTLS (530), AUTH before MAIL when Username is set
+// (530), no nested MAIL (503), ASCII addresses without SMTPUTF8 (553).
+// Message data is go-smtp's DATA reader: dot-unstuffed with line ends kept
+// as sent (CRLF from any RFC 5321 client; a bare LF does not end a line
+// for dot-unstuffing or the final ".").
+//
+// go-smtp always advertises 8BITMIME and has no hook to change its EHLO
+// keywords. No8BitMIME therefore puts a net.Conn wrapper between the
+// listener and go-smtp that deletes the 8BITMIME line from the EHLO reply
+// it writes, and the Session refuses BODY=8BITMIME with 555. Under
+// STARTTLS the EHLO reply that matters is encrypted by a tls.Conn go-smtp
+// makes above any wrapper, so StartSMTP refuses No8BitMIME together with
+// TLSStartTLS; with implicit TLS the wrapper sits above the TLS listener,
+// where the reply is still plain text.
 type SMTP struct {
 	// Addr is the listening address, "127.0.0.1:PORT".
 	Addr string
@@ -58,22 +82,22 @@ type SMTP struct {
 	CA *CA
 
 	opts      SMTPOptions
-	tlsConfig *tls.Config
-	ln        net.Listener
-	wg        sync.WaitGroup
+	server    *smtp.Server
+	ln        net.Listener  // the TCP listener
+	serveDone chan struct{} // closed when server.Serve has returned
 
 	mu          sync.Mutex
-	msgs        []Received            // guarded by mu
-	conns       map[net.Conn]struct{} // open connections; guarded by mu
-	accepted    int                   // connections accepted; guarded by mu
-	down        bool                  // guarded by mu
-	closed      bool                  // guarded by mu
-	failData    smtpFault             // guarded by mu
-	failMail    smtpFault             // guarded by mu
-	dropData    int                   // guarded by mu
-	stallData   int                   // guarded by mu
-	stalled     int                   // guarded by mu: DATA transfers left unanswered
-	refuseRcpts map[string]string     // lower-cased address -> reply line; guarded by mu
+	msgs        []Received                 // guarded by mu
+	conns       map[*smtpTrackedConn]bool  // open TCP connections; guarded by mu
+	accepted    int                        // connections accepted; guarded by mu
+	down        bool                       // guarded by mu
+	closed      bool                       // guarded by mu
+	failData    smtpFault                  // guarded by mu
+	failMail    smtpFault                  // guarded by mu
+	dropData    int                        // guarded by mu
+	stallData   int                        // guarded by mu
+	stalled     int                        // guarded by mu: DATA transfers left unanswered
+	refuseRcpts map[string]*smtp.SMTPError // lower-cased address -> reply; guarded by mu
 }
 
 // Received is a message the server accepted.
@@ -92,13 +116,13 @@ type Received struct {
 
 // smtpFault is a reply to give instead of success, n more times.
 type smtpFault struct {
-	reply string
+	reply *smtp.SMTPError
 	n     int
 }
 
-func (f *smtpFault) take() (string, bool) {
+func (f *smtpFault) take() (*smtp.SMTPError, bool) {
 	if f.n <= 0 {
-		return "", false
+		return nil, false
 	}
 	f.n--
 	return f.reply, true
@@ -116,12 +140,22 @@ func NewSMTP(t testing.TB, opts *SMTPOptions) *SMTP {
 }
 
 // StartSMTP starts an SMTP server on 127.0.0.1 at a free port. Close stops
-// it.
+// it. No8BitMIME with TLSStartTLS is an error (see SMTP).
 func StartSMTP(opts *SMTPOptions) (*SMTP, error) {
-	s := &SMTP{conns: map[net.Conn]struct{}{}, refuseRcpts: map[string]string{}}
+	s := &SMTP{
+		conns:       map[*smtpTrackedConn]bool{},
+		refuseRcpts: map[string]*smtp.SMTPError{},
+		serveDone:   make(chan struct{}),
+	}
 	if opts != nil {
 		s.opts = *opts
 	}
+	if s.opts.No8BitMIME && s.opts.TLS == TLSStartTLS {
+		return nil, errors.New("SMTP test server: No8BitMIME cannot be combined with STARTTLS " +
+			"(go-smtp always offers 8BITMIME and its EHLO reply after STARTTLS is encrypted " +
+			"where our filter would see it); use TLSImplicit or TLSNone")
+	}
+	var tlsConfig *tls.Config
 	if s.opts.TLS != TLSNone {
 		s.CA = s.opts.CA
 		if s.CA == nil {
@@ -131,16 +165,41 @@ func StartSMTP(opts *SMTPOptions) (*SMTP, error) {
 			}
 			s.CA = ca
 		}
-		s.tlsConfig = s.CA.ServerConfig()
+		tlsConfig = s.CA.ServerConfig()
 	}
+
+	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
+	srv.Domain = "127.0.0.1"
+	srv.MaxMessageBytes = smtpMaxMessageBytes
+	srv.MaxLineLength = 0 // no limit on line length
+	srv.EnableSMTPUTF8 = !s.opts.NoSMTPUTF8
+	// AUTH is offered without TLS on a plain server; under STARTTLS only
+	// after the upgrade. With implicit TLS it is always over TLS, but
+	// go-smtp may not see the *tls.Conn below the No8BitMIME wrapper.
+	srv.AllowInsecureAuth = s.opts.TLS != TLSStartTLS
+	srv.ErrorLog = log.New(io.Discard, "", 0)
+	if s.opts.TLS == TLSStartTLS {
+		srv.TLSConfig = tlsConfig
+	}
+	s.server = srv
+
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen on loopback: %w", err)
 	}
 	s.ln = ln
 	s.Addr = ln.Addr().String()
-	s.wg.Add(1)
-	go s.serve()
+	var l net.Listener = &smtpListener{Listener: ln, s: s}
+	if s.opts.TLS == TLSImplicit {
+		l = tls.NewListener(l, tlsConfig)
+	}
+	if s.opts.No8BitMIME {
+		l = &no8BitMIMEListener{Listener: l}
+	}
+	go func() {
+		defer close(s.serveDone)
+		srv.Serve(l)
+	}()
 	return s, nil
 }
 
@@ -161,8 +220,11 @@ func (s *SMTP) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	err := s.ln.Close()
+	<-s.serveDone // go-smtp starts no connection goroutine after this
 	s.dropAll()
-	s.wg.Wait()
+	// Every connection is closed: Shutdown closes the (closed) listener
+	// again and waits for go-smtp's connection goroutines to return.
+	s.server.Shutdown(context.Background())
 	return err
 }
 
@@ -181,7 +243,7 @@ func (s *SMTP) Messages() []Received {
 func (s *SMTP) FailNext(code int, enhanced [3]int, msg string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failData = smtpFault{reply: smtpReplyLine(code, enhanced, msg), n: n}
+	s.failData = smtpFault{reply: smtpReply(code, enhanced, msg), n: n}
 }
 
 // FailNextMail makes the next n transactions fail with this reply to MAIL
@@ -189,7 +251,7 @@ func (s *SMTP) FailNext(code int, enhanced [3]int, msg string, n int) {
 func (s *SMTP) FailNextMail(code int, enhanced [3]int, msg string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failMail = smtpFault{reply: smtpReplyLine(code, enhanced, msg), n: n}
+	s.failMail = smtpFault{reply: smtpReply(code, enhanced, msg), n: n}
 }
 
 // RefuseRecipient makes RCPT TO:<addr> fail with this reply until the
@@ -197,7 +259,7 @@ func (s *SMTP) FailNextMail(code int, enhanced [3]int, msg string, n int) {
 func (s *SMTP) RefuseRecipient(addr string, code int, enhanced [3]int, msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.refuseRcpts[strings.ToLower(addr)] = smtpReplyLine(code, enhanced, msg)
+	s.refuseRcpts[strings.ToLower(addr)] = smtpReply(code, enhanced, msg)
 }
 
 // DropNextDuringData makes the server close the connection in the middle
@@ -243,48 +305,19 @@ func (s *SMTP) Connections() int {
 	return s.accepted
 }
 
-func smtpReplyLine(code int, enhanced [3]int, msg string) string {
+// smtpReply is the error our Session returns for a reply; go-smtp writes
+// it as is. Without an enhanced code (enhanced[0] == 0) the reply has
+// none.
+func smtpReply(code int, enhanced [3]int, msg string) *smtp.SMTPError {
+	ec := smtp.NoEnhancedCode
 	if enhanced[0] > 0 {
-		return fmt.Sprintf("%03d %d.%d.%d %s", code, enhanced[0], enhanced[1], enhanced[2], msg)
+		ec = smtp.EnhancedCode(enhanced)
 	}
-	return fmt.Sprintf("%03d %s", code, msg)
+	return &smtp.SMTPError{Code: code, EnhancedCode: ec, Message: msg}
 }
 
-func (s *SMTP) serve() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		if s.down || s.closed {
-			s.mu.Unlock()
-			c.Close()
-			continue
-		}
-		s.accepted++
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			defer func() {
-				s.mu.Lock()
-				delete(s.conns, c)
-				s.mu.Unlock()
-				c.Close()
-			}()
-			var conn net.Conn = c
-			if s.opts.TLS == TLSImplicit {
-				conn = tls.Server(c, s.tlsConfig)
-			}
-			sess := &smtpSession{s: s, conn: conn, isTLS: s.opts.TLS == TLSImplicit}
-			sess.serve()
-		}()
-	}
-}
-
+// dropAll closes every open TCP connection; go-smtp's connection
+// goroutines then end on the read error.
 func (s *SMTP) dropAll() {
 	s.mu.Lock()
 	conns := make([]net.Conn, 0, len(s.conns))
@@ -297,221 +330,294 @@ func (s *SMTP) dropAll() {
 	}
 }
 
-// smtpSession is the state of one connection.
-type smtpSession struct {
-	s     *SMTP
-	conn  net.Conn
-	text  *textproto.Conn
-	isTLS bool
-
-	authed  bool
-	hello   bool
-	from    string
-	inMail  bool
-	to      []string
-	body8   bool
-	utf8    bool
-	helloed string
+// smtpListener counts and tracks the TCP connections it accepts, and
+// closes them at once while the server is down or closed.
+type smtpListener struct {
+	net.Listener
+	s *SMTP
 }
 
-func (ss *smtpSession) reply(lines ...string) error {
-	for _, l := range lines {
-		if err := ss.text.PrintfLine("%s", l); err != nil {
-			return err
+func (l *smtpListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		l.s.mu.Lock()
+		if l.s.down || l.s.closed {
+			l.s.mu.Unlock()
+			c.Close()
+			continue
+		}
+		tc := &smtpTrackedConn{Conn: c, s: l.s}
+		l.s.accepted++
+		l.s.conns[tc] = true
+		l.s.mu.Unlock()
+		return tc, nil
+	}
+}
+
+// smtpTrackedConn is an accepted TCP connection, forgotten when closed.
+type smtpTrackedConn struct {
+	net.Conn
+	s    *SMTP
+	once sync.Once
+}
+
+func (c *smtpTrackedConn) Close() error {
+	c.once.Do(func() {
+		c.s.mu.Lock()
+		delete(c.s.conns, c)
+		c.s.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// no8BitMIMEListener hands go-smtp connections whose EHLO replies lack
+// 8BITMIME.
+type no8BitMIMEListener struct {
+	net.Listener
+}
+
+func (l *no8BitMIMEListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &no8BitMIMEConn{Conn: c}, nil
+}
+
+// no8BitMIMEConn deletes the 8BITMIME keyword line from the multi-line
+// replies written through it (only an EHLO reply has one). It holds the
+// "250-" lines of a reply until its last line: when 8BITMIME is that last
+// line ("250 8BITMIME"), the line before it becomes the last ("250-" turns
+// into "250 "). go-smtp writes from one goroutine per connection, so
+// Write is not safe for concurrent use, and needs no lock.
+type no8BitMIMEConn struct {
+	net.Conn
+	partial []byte // the start of a line not yet ended by LF
+	held    []byte // the lines of a multi-line reply so far
+	lastAt  int    // offset in held of its last line
+}
+
+func (c *no8BitMIMEConn) Write(p []byte) (int, error) {
+	c.partial = append(c.partial, p...)
+	var out []byte
+	for {
+		i := bytes.IndexByte(c.partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := c.partial[:i+1]
+		switch {
+		case len(c.held) > 0 && is8BitMIMELine(line):
+			if line[3] == ' ' { // the reply's last line: the held one ends it
+				c.held[c.lastAt+3] = ' '
+				out = append(out, c.held...)
+				c.held = c.held[:0]
+			}
+		case len(line) > 3 && line[3] == '-':
+			c.lastAt = len(c.held)
+			c.held = append(c.held, line...)
+		default:
+			out = append(out, c.held...)
+			out = append(out, line...)
+			c.held = c.held[:0]
+		}
+		c.partial = c.partial[i+1:]
+	}
+	if len(out) > 0 {
+		if _, err := c.Conn.Write(out); err != nil {
+			return 0, err
 		}
 	}
-	return nil
+	return len(p), nil
 }
 
-func (ss *smtpSession) reset() {
+// is8BitMIMELine reports whether line is "250-8BITMIME" or "250 8BITMIME"
+// with its line end.
+func is8BitMIMELine(line []byte) bool {
+	line = bytes.TrimRight(line, "\r\n")
+	return len(line) > 4 && string(line[:3]) == "250" && (line[3] == '-' || line[3] == ' ') &&
+		strings.EqualFold(string(line[4:]), "8BITMIME")
+}
+
+// newSession is the Backend: go-smtp calls it at each HELO or EHLO that
+// starts a session (again after STARTTLS).
+func (s *SMTP) newSession(c *smtp.Conn) (smtp.Session, error) {
+	_, isTLS := c.TLSConnectionState()
+	return &smtpSession{
+		s:     s,
+		c:     c,
+		isTLS: isTLS || s.opts.TLS == TLSImplicit,
+	}, nil
+}
+
+// smtpSession is our go-smtp Session: the state of one transaction and
+// where the faults are injected.
+type smtpSession struct {
+	s     *SMTP
+	c     *smtp.Conn
+	isTLS bool
+
+	authed bool
+	inMail bool
+	from   string
+	to     []string
+	body8  bool
+	utf8   bool
+}
+
+var _ smtp.AuthSession = (*smtpSession)(nil)
+
+var (
+	errSMTPDropped = errors.New("remotetest: connection dropped during DATA")
+	errSMTPStalled = errors.New("remotetest: client hung up during a stalled DATA")
+)
+
+func (ss *smtpSession) Reset() {
 	ss.from, ss.inMail, ss.to, ss.body8, ss.utf8 = "", false, nil, false, false
 }
 
-func (ss *smtpSession) serve() {
-	ss.text = textproto.NewConn(ss.conn)
-	if ss.reply("220 127.0.0.1 remotetest ESMTP ready") != nil {
-		return
+func (ss *smtpSession) Logout() error { return nil }
+
+// AuthMechanisms offers PLAIN and LOGIN when credentials are configured.
+// go-smtp advertises them only where AUTH is allowed (see StartSMTP).
+func (ss *smtpSession) AuthMechanisms() []string {
+	if ss.s.opts.Username == "" {
+		return nil
 	}
-	for {
-		line, err := ss.text.ReadLine()
-		if err != nil {
-			return
-		}
-		verb, arg, _ := strings.Cut(line, " ")
-		verb = strings.ToUpper(verb)
-		var rerr error
-		switch verb {
-		case "EHLO":
-			rerr = ss.ehlo(arg)
-		case "HELO":
-			ss.hello = true
-			ss.reset()
-			rerr = ss.reply("250 127.0.0.1")
-		case "STARTTLS":
-			if ss.s.opts.TLS != TLSStartTLS || ss.isTLS {
-				rerr = ss.reply("502 5.5.1 STARTTLS not offered")
-				break
-			}
-			if err := ss.reply("220 2.0.0 Ready to start TLS"); err != nil {
-				return
-			}
-			tc := tls.Server(ss.conn, ss.s.tlsConfig)
-			if err := tc.Handshake(); err != nil {
-				return
-			}
-			ss.conn, ss.isTLS, ss.hello = tc, true, false
-			ss.reset()
-			ss.text = textproto.NewConn(tc)
-		case "AUTH":
-			rerr = ss.auth(arg)
-		case "MAIL":
-			rerr = ss.mail(arg)
-		case "RCPT":
-			rerr = ss.rcpt(arg)
-		case "DATA":
-			var stop bool
-			stop, rerr = ss.data()
-			if stop {
-				return
-			}
-		case "RSET":
-			ss.reset()
-			rerr = ss.reply("250 2.0.0 OK")
-		case "NOOP":
-			rerr = ss.reply("250 2.0.0 OK")
-		case "VRFY":
-			rerr = ss.reply("252 2.5.0 Cannot VRFY")
-		case "QUIT":
-			ss.reply("221 2.0.0 Bye")
-			return
-		default:
-			rerr = ss.reply("502 5.5.2 Command not recognized")
-		}
-		if rerr != nil {
-			return
-		}
-	}
+	return []string{sasl.Plain, sasl.Login}
 }
 
-// authOffered reports whether AUTH is offered now: only with credentials
-// configured, and under STARTTLS only after the upgrade.
-func (ss *smtpSession) authOffered() bool {
-	return ss.s.opts.Username != "" && (ss.isTLS || ss.s.opts.TLS == TLSNone)
+func (ss *smtpSession) Auth(mech string) (sasl.Server, error) {
+	if ss.s.opts.Username == "" {
+		return nil, &smtp.SMTPError{Code: 502, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "AUTH not offered"}
+	}
+	switch strings.ToUpper(mech) {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(_, username, password string) error {
+			return ss.login(username, password)
+		}), nil
+	case sasl.Login:
+		return &saslLoginServer{login: ss.login}, nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
 }
 
-func (ss *smtpSession) ehlo(arg string) error {
-	ss.hello = true
-	ss.helloed = arg
-	ss.reset()
-	lines := []string{"127.0.0.1 greets " + arg, "ENHANCEDSTATUSCODES", "SIZE 52428800"}
-	if !ss.s.opts.No8BitMIME {
-		lines = append(lines, "8BITMIME")
+func (ss *smtpSession) login(username, password string) error {
+	if username != ss.s.opts.Username || password != ss.s.opts.Password {
+		return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
 	}
-	if !ss.s.opts.NoSMTPUTF8 {
-		lines = append(lines, "SMTPUTF8")
-	}
-	if ss.s.opts.TLS == TLSStartTLS && !ss.isTLS {
-		lines = append(lines, "STARTTLS")
-	}
-	if ss.authOffered() {
-		lines = append(lines, "AUTH PLAIN LOGIN")
-	}
-	for i, l := range lines {
-		sep := "-"
-		if i == len(lines)-1 {
-			sep = " "
-		}
-		if err := ss.reply("250" + sep + l); err != nil {
-			return err
-		}
-	}
+	ss.authed = true
 	return nil
 }
 
-func (ss *smtpSession) auth(arg string) error {
-	if !ss.authOffered() {
-		return ss.reply("502 5.5.1 AUTH not offered")
+func (ss *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
+	switch {
+	case ss.s.opts.TLS == TLSStartTLS && !ss.isTLS:
+		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Must issue a STARTTLS command first"}
+	case ss.s.opts.Username != "" && !ss.authed:
+		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+	case ss.inMail:
+		return &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "Nested MAIL command"}
+	case ss.s.opts.No8BitMIME && opts.Body == smtp.Body8BitMIME:
+		return &smtp.SMTPError{Code: 555, EnhancedCode: smtp.EnhancedCode{5, 5, 4}, Message: "BODY=8BITMIME not supported"}
+	case !opts.UTF8 && !smtpASCII(from):
+		return &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 6, 7}, Message: "Non-ASCII address needs SMTPUTF8"}
 	}
-	if ss.authed {
-		return ss.reply("503 5.5.1 Already authenticated")
+	ss.s.mu.Lock()
+	r, fail := ss.s.failMail.take()
+	ss.s.mu.Unlock()
+	if fail {
+		return r
 	}
-	mech, ir, _ := strings.Cut(arg, " ")
-	var user, pass string
-	switch strings.ToUpper(mech) {
-	case "PLAIN":
-		if ir == "" {
-			if err := ss.reply("334 "); err != nil {
-				return err
-			}
-			l, err := ss.text.ReadLine()
-			if err != nil {
-				return err
-			}
-			ir = l
-		}
-		if ir == "*" {
-			return ss.reply("501 5.0.0 AUTH aborted")
-		}
-		b, err := base64.StdEncoding.DecodeString(ir)
-		if err != nil {
-			return ss.reply("501 5.5.2 Malformed base64")
-		}
-		parts := bytes.Split(b, []byte{0})
-		if len(parts) != 3 {
-			return ss.reply("501 5.5.2 Malformed PLAIN response")
-		}
-		user, pass = string(parts[1]), string(parts[2])
-	case "LOGIN":
-		// The user name may come as an initial response, as go-sasl
-		// sends it, or after the "Username:" prompt.
-		var vals []string
-		if ir != "" {
-			b, err := base64.StdEncoding.DecodeString(ir)
-			if err != nil {
-				return ss.reply("501 5.5.2 Malformed base64")
-			}
-			vals = append(vals, string(b))
-		}
-		for _, prompt := range []string{"VXNlcm5hbWU6", "UGFzc3dvcmQ6"}[len(vals):] {
-			if err := ss.reply("334 " + prompt); err != nil {
-				return err
-			}
-			l, err := ss.text.ReadLine()
-			if err != nil {
-				return err
-			}
-			b, err := base64.StdEncoding.DecodeString(l)
-			if err != nil {
-				return ss.reply("501 5.5.2 Malformed base64")
-			}
-			vals = append(vals, string(b))
-		}
-		user, pass = vals[0], vals[1]
-	default:
-		return ss.reply("504 5.5.4 Unrecognized authentication type")
-	}
-	if user != ss.s.opts.Username || pass != ss.s.opts.Password {
-		return ss.reply("535 5.7.8 Authentication credentials invalid")
-	}
-	ss.authed = true
-	return ss.reply("235 2.7.0 Authentication successful")
+	ss.from, ss.inMail, ss.to = from, true, nil
+	ss.body8, ss.utf8 = opts.Body == smtp.Body8BitMIME, opts.UTF8
+	return nil
 }
 
-// smtpParsePath parses "FROM:<addr> PARAMS" (or TO:) into the address and its
-// parameters.
-func smtpParsePath(arg, prefix string) (addr string, params []string, ok bool) {
-	if len(arg) < len(prefix) || !strings.EqualFold(arg[:len(prefix)], prefix) {
-		return "", nil, false
+func (ss *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if !ss.utf8 && !smtpASCII(to) {
+		return &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 6, 7}, Message: "Non-ASCII address needs SMTPUTF8"}
 	}
-	rest := strings.TrimSpace(arg[len(prefix):])
-	if !strings.HasPrefix(rest, "<") {
-		return "", nil, false
+	ss.s.mu.Lock()
+	r, refused := ss.s.refuseRcpts[strings.ToLower(to)]
+	ss.s.mu.Unlock()
+	if refused {
+		return r
 	}
-	end := strings.IndexByte(rest, '>')
-	if end < 0 {
-		return "", nil, false
+	ss.to = append(ss.to, to)
+	return nil
+}
+
+func (ss *smtpSession) Data(r io.Reader) error {
+	ss.s.mu.Lock()
+	drop := ss.s.dropData > 0
+	if drop {
+		ss.s.dropData--
 	}
-	return rest[1:end], strings.Fields(rest[end+1:]), true
+	stall := !drop && ss.s.stallData > 0
+	if stall {
+		ss.s.stallData--
+	}
+	ss.s.mu.Unlock()
+	if drop {
+		r.Read(make([]byte, 4096)) // part of the message, then hang up
+		smtpTCPConn(ss.c.Conn()).Close()
+		return errSMTPDropped
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err // go-smtp answers ErrDataTooLarge; a read error ends the connection
+	}
+	if stall {
+		ss.s.mu.Lock()
+		ss.s.stalled++
+		ss.s.mu.Unlock()
+		// Until the client hangs up (or Close, SetDown). The client waits
+		// for our reply, so go-smtp has nothing buffered beyond the ".".
+		io.Copy(io.Discard, ss.c.Conn())
+		smtpTCPConn(ss.c.Conn()).Close()
+		return errSMTPStalled
+	}
+	ss.s.mu.Lock()
+	rep, fail := ss.s.failData.take()
+	ss.s.mu.Unlock()
+	if fail {
+		return rep
+	}
+	to := append([]string(nil), ss.to...)
+	if deliver := ss.s.opts.Deliver; deliver != nil {
+		if err := deliver(ss.from, to, data); err != nil {
+			msg, _, _ := strings.Cut(err.Error(), "\n")
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
+				Message: "Delivery failed: " + strings.TrimRight(msg, "\r")}
+		}
+	}
+	ss.s.mu.Lock()
+	ss.s.msgs = append(ss.s.msgs, Received{
+		From: ss.from, To: append([]string(nil), ss.to...), Data: data,
+		Body8BitMIME: ss.body8, UTF8: ss.utf8,
+	})
+	ss.s.mu.Unlock()
+	return nil
+}
+
+// smtpTCPConn returns the TCP connection under the TLS and No8BitMIME
+// layers of a connection go-smtp serves, to close it without a TLS
+// close_notify, as a crashed server would.
+func smtpTCPConn(c net.Conn) net.Conn {
+	for {
+		switch v := c.(type) {
+		case *no8BitMIMEConn:
+			c = v.Conn
+		case *tls.Conn:
+			c = v.NetConn()
+		default:
+			return c
+		}
+	}
 }
 
 func smtpASCII(s string) bool {
@@ -523,169 +629,31 @@ func smtpASCII(s string) bool {
 	return true
 }
 
-func (ss *smtpSession) mail(arg string) error {
-	switch {
-	case !ss.hello:
-		return ss.reply("503 5.5.1 Say EHLO first")
-	case ss.s.opts.TLS == TLSStartTLS && !ss.isTLS:
-		return ss.reply("530 5.7.0 Must issue a STARTTLS command first")
-	case ss.s.opts.Username != "" && !ss.authed:
-		return ss.reply("530 5.7.0 Authentication required")
-	case ss.inMail:
-		return ss.reply("503 5.5.1 Nested MAIL command")
-	}
-	from, params, ok := smtpParsePath(arg, "FROM:")
-	if !ok {
-		return ss.reply("501 5.5.4 Syntax: MAIL FROM:<address>")
-	}
-	body8, utf8 := false, false
-	for _, p := range params {
-		k, v, _ := strings.Cut(p, "=")
-		switch strings.ToUpper(k) {
-		case "BODY":
-			switch strings.ToUpper(v) {
-			case "8BITMIME":
-				if ss.s.opts.No8BitMIME {
-					return ss.reply("555 5.5.4 BODY=8BITMIME not supported")
-				}
-				body8 = true
-			case "7BIT":
-			default:
-				return ss.reply("501 5.5.4 Unknown BODY type")
-			}
-		case "SMTPUTF8":
-			if ss.s.opts.NoSMTPUTF8 {
-				return ss.reply("555 5.5.4 SMTPUTF8 not supported")
-			}
-			utf8 = true
-		case "SIZE":
-		default:
-			return ss.reply("555 5.5.4 Unsupported parameter " + k)
-		}
-	}
-	if !utf8 && !smtpASCII(from) {
-		return ss.reply("553 5.6.7 Non-ASCII address needs SMTPUTF8")
-	}
-	ss.s.mu.Lock()
-	r, fail := ss.s.failMail.take()
-	ss.s.mu.Unlock()
-	if fail {
-		return ss.reply(r)
-	}
-	ss.from, ss.inMail, ss.body8, ss.utf8, ss.to = from, true, body8, utf8, nil
-	return ss.reply("250 2.1.0 OK")
+// saslLoginServer is the server side of the LOGIN mechanism, which go-sasl
+// has only as a client: the user name (as an initial response, as go-sasl's
+// client sends it, or after a "Username:" challenge), then the password
+// after "Password:".
+type saslLoginServer struct {
+	login    func(username, password string) error
+	username string
+	step     int // 0: start, 1: user name asked for, 2: password asked for
 }
 
-func (ss *smtpSession) rcpt(arg string) error {
-	if !ss.inMail {
-		return ss.reply("503 5.5.1 Need MAIL first")
-	}
-	to, _, ok := smtpParsePath(arg, "TO:")
-	if !ok || to == "" {
-		return ss.reply("501 5.5.4 Syntax: RCPT TO:<address>")
-	}
-	if !ss.utf8 && !smtpASCII(to) {
-		return ss.reply("553 5.6.7 Non-ASCII address needs SMTPUTF8")
-	}
-	ss.s.mu.Lock()
-	r, refused := ss.s.refuseRcpts[strings.ToLower(to)]
-	ss.s.mu.Unlock()
-	if refused {
-		return ss.reply(r)
-	}
-	ss.to = append(ss.to, to)
-	return ss.reply("250 2.1.5 OK")
-}
-
-// data runs DATA; stop means the connection is to be closed.
-func (ss *smtpSession) data() (stop bool, err error) {
-	if len(ss.to) == 0 {
-		return false, ss.reply("503 5.5.1 Need RCPT first")
-	}
-	ss.s.mu.Lock()
-	drop := ss.s.dropData > 0
-	if drop {
-		ss.s.dropData--
-	}
-	stall := !drop && ss.s.stallData > 0
-	if stall {
-		ss.s.stallData--
-	}
-	ss.s.mu.Unlock()
-	if err := ss.reply("354 Start mail input; end with <CRLF>.<CRLF>"); err != nil {
-		return true, err
-	}
-	if drop {
-		ss.text.R.ReadSlice('\n') // part of the message, then hang up
-		return true, nil
-	}
-	data, err := readDotData(ss.text.R)
-	if err != nil {
-		return true, err
-	}
-	if stall {
-		ss.s.mu.Lock()
-		ss.s.stalled++
-		ss.s.mu.Unlock()
-		io.Copy(io.Discard, ss.conn) // until the client hangs up
-		return true, nil
-	}
-	defer ss.reset()
-	ss.s.mu.Lock()
-	r, fail := ss.s.failData.take()
-	ss.s.mu.Unlock()
-	if fail {
-		return false, ss.reply(r)
-	}
-	if deliver := ss.s.opts.Deliver; deliver != nil {
-		if err := deliver(ss.from, append([]string(nil), ss.to...), data); err != nil {
-			return false, ss.reply("451 4.3.0 Delivery failed: " + smtpOneLine(err.Error()))
+func (a *saslLoginServer) Next(response []byte) (challenge []byte, done bool, err error) {
+	switch a.step {
+	case 0:
+		if response == nil {
+			a.step = 1
+			return []byte("Username:"), false, nil
 		}
+		a.username, a.step = string(response), 2
+		return []byte("Password:"), false, nil
+	case 1:
+		a.username, a.step = string(response), 2
+		return []byte("Password:"), false, nil
+	case 2:
+		a.step = 3
+		return nil, true, a.login(a.username, string(response))
 	}
-	ss.s.mu.Lock()
-	ss.s.msgs = append(ss.s.msgs, Received{
-		From: ss.from, To: append([]string(nil), ss.to...), Data: data,
-		Body8BitMIME: ss.body8, UTF8: ss.utf8,
-	})
-	ss.s.mu.Unlock()
-	return false, ss.reply("250 2.0.0 OK queued")
-}
-
-func smtpOneLine(s string) string {
-	sc := bufio.NewScanner(strings.NewReader(s))
-	if sc.Scan() {
-		return sc.Text()
-	}
-	return ""
-}
-
-// readDotData reads DATA up to the line ".", undoing dot-stuffing and
-// keeping the line ends as sent (net/textproto's DotReader would turn
-// CRLF into LF).
-func readDotData(r *bufio.Reader) ([]byte, error) {
-	var data []byte
-	for {
-		line, err := r.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			data = append(data, line...) // a long line: its end comes next
-			for err == bufio.ErrBufferFull {
-				line, err = r.ReadSlice('\n')
-				data = append(data, line...)
-			}
-			if err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if string(line) == ".\r\n" || string(line) == ".\n" {
-			return data, nil
-		}
-		if line[0] == '.' {
-			line = line[1:]
-		}
-		data = append(data, line...)
-	}
+	return nil, true, errors.New("sasl: LOGIN exchange already finished")
 }
