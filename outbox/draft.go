@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"mailfs/internal/atomicfile"
 )
 
 // Draft is a message being written into outbox/NAME: the bytes go to a
@@ -279,7 +281,7 @@ func (d *Draft) enter(to string, rec record, size int64) error {
 	dst := o.path(to, d.id)
 	err := writeRecord(d.dir, &rec) // also makes message.eml's entry durable
 	if err == nil {
-		err = moveDir(d.dir, dst)
+		err = atomicfile.Rename(d.dir, dst)
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()

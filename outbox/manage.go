@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"mailfs/internal/atomicfile"
 )
 
 // Retry moves the failed message name back into the queue (mv
@@ -61,7 +63,7 @@ func (o *Outbox) retry(it *item, rec record, dir string) (*account, error) {
 	if err := writeRecord(dir, &rec); err != nil {
 		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
 	}
-	if err := moveDir(dir, to); err != nil {
+	if err := atomicfile.Rename(dir, to); err != nil {
 		// state.json already says queued: Open finishes the move.
 		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
 	}
@@ -120,7 +122,7 @@ func (o *Outbox) retryUnprepared(it *item, rec record, dir string) (*account, er
 	if err := writeRecord(ndir, &nrec); err != nil {
 		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
 	}
-	if err := moveDir(ndir, to); err != nil {
+	if err := atomicfile.Rename(ndir, to); err != nil {
 		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
 	}
 	// From here the queued copy is the message; a crash before the failed

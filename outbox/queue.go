@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"mailfs/internal/atomicfile"
 	"mailfs/remote"
 )
 
@@ -210,7 +211,7 @@ func (o *Outbox) fail(it *item, reason string) {
 	err := writeRecord(dir, &rec)
 	to := o.path(failedDir, it.id)
 	if err == nil {
-		err = moveDir(dir, to)
+		err = atomicfile.Rename(dir, to)
 	}
 	o.mu.Lock()
 	if err == nil {

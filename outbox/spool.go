@@ -12,6 +12,8 @@ import (
 	"slices"
 	"syscall"
 	"time"
+
+	"mailfs/internal/atomicfile"
 )
 
 // Spool directory and file names.
@@ -110,22 +112,6 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// syncDir makes the entries of dir (creations, renames, removals) durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
-	return nil
-}
-
 // writeRecord replaces dir/state.json atomically and durably.
 func writeRecord(dir string, rec *record) error {
 	rec.Version = recordVersion
@@ -134,26 +120,10 @@ func writeRecord(dir string, rec *record) error {
 		return fmt.Errorf("encode state: %w", err)
 	}
 	b = append(b, '\n')
-	tmp := filepath.Join(dir, stateFile+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("write state: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, stateFile))
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(filepath.Join(dir, stateFile), b, 0o600); err != nil {
 		return fmt.Errorf("write state %s: %w", dir, err)
 	}
-	return syncDir(dir)
+	return nil
 }
 
 func readRecord(dir string) (record, error) {
@@ -171,23 +141,12 @@ func readRecord(dir string) (record, error) {
 	return rec, nil
 }
 
-// moveDir renames the directory from to to and makes both parents durable.
-func moveDir(from, to string) error {
-	if err := os.Rename(from, to); err != nil {
-		return err
-	}
-	if err := syncDir(filepath.Dir(to)); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(from))
-}
-
 // discard removes a message directory: it is first renamed into tmp/ (one
 // atomic step, so a crash never leaves half a message in queue/ or failed/),
 // then deleted.
 func (o *Outbox) discard(dir string) error {
 	gone := o.path(tmpDir, "gone-"+newID())
-	if err := moveDir(dir, gone); err != nil {
+	if err := atomicfile.Rename(dir, gone); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(gone); err != nil {
@@ -214,7 +173,7 @@ func (o *Outbox) openSpool() error {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		return fmt.Errorf("outbox: spool %s is in use by another mailfs (%w)", o.dir, err)
 	}
-	if err := syncDir(o.dir); err != nil {
+	if err := atomicfile.SyncDir(o.dir); err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
 
@@ -230,7 +189,7 @@ func (o *Outbox) openSpool() error {
 	}
 	if len(ents) > 0 {
 		o.log.Info("outbox: deleted drafts that were never committed", "count", len(ents))
-		if err := syncDir(o.path(tmpDir)); err != nil {
+		if err := atomicfile.SyncDir(o.path(tmpDir)); err != nil {
 			return fmt.Errorf("outbox: %w", err)
 		}
 	}
@@ -373,7 +332,7 @@ func (o *Outbox) settle(it *item, d string) error {
 		}
 	}
 	to := o.path(want, it.id)
-	if err := moveDir(it.dir, to); err != nil {
+	if err := atomicfile.Rename(it.dir, to); err != nil {
 		return err
 	}
 	it.dir = to

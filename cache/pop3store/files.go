@@ -5,11 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"mailfs/internal/atomicfile"
 )
 
 const (
@@ -76,34 +77,7 @@ func (s *Store) tempFile() (*os.File, error) {
 // directory: once it returns nil the file survives a crash under its name.
 // On error tmp is removed.
 func (s *Store) commitFile(tmp *os.File, name string) error {
-	err := tmp.Sync()
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), s.path(name))
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return syncDir(filepath.Join(s.dir, msgsDir))
-}
-
-// syncDir makes the directory's entries durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
+	return atomicfile.Commit(tmp, s.path(name))
 }
 
 // ctxReader fails reads once ctx is done, so a long copy honours ctx.

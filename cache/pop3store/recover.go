@@ -10,6 +10,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"mailfs/internal/atomicfile"
 )
 
 // recover brings files and records back in step after a crash; see the
@@ -81,7 +83,7 @@ func (s *Store) recover() error {
 			s.log.Warn("unknown file in pop3 store, left alone", "file", filepath.Join(dir, name))
 		}
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return err
 	}
 
