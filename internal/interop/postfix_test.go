@@ -32,7 +32,7 @@ const deliveryTimeout = 30 * time.Second
 // otherwise.
 func newSender(t *testing.T, p *Postfix, user, password string) *smtp.Sender {
 	t.Helper()
-	o := &smtp.Options{Host: p.Host, Port: p.Port, TLS: smtp.TLSNone, CommandTimeout: 30 * time.Second, Username: user}
+	o := &smtp.Options{Host: p.Host, Port: p.Port, TLS: remote.TLSNone, CommandTimeout: 30 * time.Second, Username: user}
 	if password != "" {
 		o.Password = func(context.Context) (string, error) { return password, nil }
 	}
@@ -45,7 +45,7 @@ func newSender(t *testing.T, p *Postfix, user, password string) *smtp.Sender {
 		if !pool.AppendCertsFromPEM(pem) {
 			t.Fatalf("CA file %s holds no certificate", p.CAFile)
 		}
-		o.TLS, o.TLSConfig = smtp.TLSStartTLS, &tls.Config{RootCAs: pool}
+		o.TLS, o.TLSConfig = remote.TLSStartTLS, &tls.Config{RootCAs: pool}
 	}
 	s := smtp.New(o)
 	t.Cleanup(func() { s.Close() })

@@ -18,16 +18,6 @@ import (
 	"mailfs/remote"
 )
 
-// The TLS modes, kept under their old names for callers outside this
-// repository's control (internal/interop's tests).
-//
-// Deprecated: use remote.TLSImplicit, remote.TLSStartTLS and remote.TLSNone.
-const (
-	TLSImplicit = remote.TLSImplicit
-	TLSStartTLS = remote.TLSStartTLS
-	TLSNone     = remote.TLSNone
-)
-
 // Options configures a Sender. Host is required; every other field has a
 // default.
 type Options struct {
