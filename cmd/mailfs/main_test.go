@@ -41,7 +41,7 @@ func mailfsCommand(t *testing.T, args ...string) *exec.Cmd {
 // sample mail and stops it with SIGTERM: it must exit 0 and leave no mount.
 func TestDemoCommand(t *testing.T) {
 	requireFUSE(t)
-	mnt := t.TempDir()
+	mnt := filepath.Join(t.TempDir(), "mail") // the demo creates it
 	cmd := mailfsCommand(t, "demo", mnt)
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
