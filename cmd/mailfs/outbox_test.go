@@ -27,8 +27,8 @@ func newSendEnv(t *testing.T, smtpOpts *remotetest.SMTPOptions) *sendEnv {
 	if smtpOpts == nil {
 		smtpOpts = &remotetest.SMTPOptions{}
 	}
-	smtpOpts.Username, smtpOpts.Password = "me", "smtp-secret"
-	e := &sendEnv{imap: remotetest.NewIMAP(t, nil), smtp: remotetest.NewSMTP(t, smtpOpts)}
+	smtpOpts.Username, smtpOpts.Password = "me", "smtp-secret-2718"
+	e := &sendEnv{imap: remotetest.NewIMAP(t, &remotetest.IMAPOptions{Username: "me", Password: "imap-secret-1618"}), smtp: remotetest.NewSMTP(t, smtpOpts)}
 	if err := e.imap.CreateMailbox("Sent"); err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ default = true
   port = %d
   tls = "none"
   username = "me"
-  password = "smtp-secret"
+  password = "smtp-secret-2718"
 `, t.TempDir(), e.imap.Port(), e.imap.Username, e.imap.Password, e.smtp.Port())
 	return e
 }
@@ -71,8 +71,15 @@ func TestOutboxThroughMount(t *testing.T) {
 	e := newSendEnv(t, nil)
 	t.Setenv("XDG_DATA_HOME", t.TempDir())
 	mnt := t.TempDir()
-	runMount(t, "mount", "-config", e.config, mnt)
+	logs := runMount(t, "mount", "-v", "-config", e.config, mnt)
 	outbox := filepath.Join(mnt, "outbox")
+	t.Cleanup(func() {
+		for _, secret := range []string{"imap-secret-1618", "smtp-secret-2718"} {
+			if strings.Contains(logs.String(), secret) {
+				t.Errorf("a password reached the log:\n%s", logs)
+			}
+		}
+	})
 
 	good := writeMessage(t, "hello.eml", "From: me@example.org\r\nTo: bob@example.org\r\nBcc: carol@example.org\r\nSubject: Grüße\r\n\r\nHallo Bob, schöne Grüße.\r\n")
 	if out, err := exec.Command("cp", good, outbox+"/").CombinedOutput(); err != nil {
