@@ -200,20 +200,24 @@ func (o *Outbox) requeue(it *item, why string) {
 	o.release(it)
 }
 
-// fail moves the busy item it to failed/ with reason.
+// fail moves the busy item it to failed/ with reason. The new state is
+// published together with the end of the work, so that a message listed in
+// failed/ can be retried or removed at once.
 func (o *Outbox) fail(it *item, reason string) {
 	now := o.now()
-	rec, dir := o.update(it, func(r *record) {
-		r.State = StateFailed
-		r.Error = oneLine(fmt.Sprintf("%s (%s)", reason, stamp(now)))
-		r.LastError = ""
-	})
+	o.mu.Lock()
+	rec, dir := it.rec, it.dir
+	o.mu.Unlock()
+	rec.State = StateFailed
+	rec.Error = oneLine(fmt.Sprintf("%s (%s)", reason, stamp(now)))
+	rec.LastError = ""
 	err := writeRecord(dir, &rec)
 	to := o.path(failedDir, it.id)
 	if err == nil {
 		err = atomicfile.Rename(dir, to)
 	}
 	o.mu.Lock()
+	it.rec = rec
 	if err == nil {
 		it.dir = to
 	}
