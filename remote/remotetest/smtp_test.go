@@ -360,6 +360,11 @@ func TestSMTPFaults(t *testing.T) {
 	t.Run("down", func(t *testing.T) {
 		srv := NewSMTP(t, nil)
 		c := dial(t, srv)
+		// The client reads the greeting lazily: make sure the server has
+		// accepted the connection before it goes down.
+		if err := c.Noop(); err != nil {
+			t.Fatalf("NOOP before SetDown: %v", err)
+		}
 		srv.SetDown(true)
 		if err := c.Noop(); err == nil {
 			t.Error("NOOP on a dropped connection: got nil error")
