@@ -104,10 +104,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer st.close()
 
 	mountpoint := pos[0]
-	if err := os.MkdirAll(mountpoint, 0o700); err != nil {
-		return fmt.Errorf("demo mountpoint: %w", err)
-	}
 	fmt.Fprintf(stdout, "mailfs demo: IMAP %s, SMTP %s, POP3 %s on loopback; mounting at %s\n", imapSrv.Addr, smtpSrv.Addr, popSrv.Addr, mountpoint)
 	fmt.Fprintf(stdout, "try:  ls %[1]s/demo/INBOX   grep -rli invoice %[1]s   cp msg.eml %[1]s/outbox/   (Ctrl-C to unmount)\n", mountpoint)
-	return serve(ctx, mountpoint, st, &fs.Options{Logger: log}, log)
+	return serve(ctx, mountpoint, true, st, &fs.Options{Logger: log}, log)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -196,5 +197,36 @@ name = "broken"
 	}
 	if !strings.Contains(out.String(), "test") {
 		t.Errorf("check output should name the account:\n%s", out.String())
+	}
+}
+
+// TestStaleMountIsCleared kills a mailfs with SIGKILL, which leaves a dead
+// mount behind ("transport endpoint is not connected"), and starts another
+// on the same mountpoint: it clears the dead mount and serves.
+func TestStaleMountIsCleared(t *testing.T) {
+	requireFUSE(t)
+	mnt := t.TempDir()
+	first := mailfsCommand(t, "demo", mnt)
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		first.Process.Kill()
+		first.Wait()
+	})
+	eventually(t, 30*time.Second, "the first demo never mounted", func() bool { return isMounted(t, mnt) })
+	first.Process.Kill()
+	first.Wait()
+	if _, err := os.Stat(mnt); !errors.Is(err, syscall.ENOTCONN) {
+		t.Fatalf("stat of the dead mount: %v, want ENOTCONN", err)
+	}
+
+	logs := runMount(t, "demo", mnt) // returns at once: the dead mount counts as mounted
+	eventually(t, 30*time.Second, "ls never worked after remounting over the dead mount", func() bool {
+		_, err := os.ReadDir(filepath.Join(mnt, "demo", "INBOX"))
+		return err == nil
+	})
+	if !strings.Contains(logs.String(), "clearing a stale mount") {
+		t.Errorf("no log line about the stale mount:\n%s", logs)
 	}
 }

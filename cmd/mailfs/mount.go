@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"syscall"
 	"time"
 
@@ -35,14 +37,14 @@ func cmdMount(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.close()
-	return serve(ctx, pos[0], st, &fs.Options{Filenames: cfg.Filenames, Logger: log, Debug: f.verbose && os.Getenv("MAILFS_FUSE_DEBUG") != ""}, log)
+	return serve(ctx, pos[0], false, st, &fs.Options{Filenames: cfg.Filenames, Logger: log, Debug: f.verbose && os.Getenv("MAILFS_FUSE_DEBUG") != ""}, log)
 }
 
-// serve mounts the stack at mountpoint, runs its background work and
+// serve mounts the stack at mountpoint (made first when create is set), runs its background work and
 // blocks until ctx is cancelled (a signal) or the filesystem is unmounted
 // from outside. It always leaves the mountpoint unmounted.
-func serve(ctx context.Context, mountpoint string, st *stack, opts *fs.Options, log *slog.Logger) error {
-	if err := prepareMountpoint(mountpoint, log); err != nil {
+func serve(ctx context.Context, mountpoint string, create bool, st *stack, opts *fs.Options, log *slog.Logger) error {
+	if err := prepareMountpoint(mountpoint, create, log); err != nil {
 		return err
 	}
 	opts.Outbox = st.outbox
@@ -83,21 +85,40 @@ func unmount(srv *fuse.Server, mountpoint string, log *slog.Logger) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	log.Warn("mount busy; detaching lazily (it disappears once no process uses it)", "mountpoint", mountpoint, "err", err)
-	if err := syscall.Unmount(mountpoint, syscall.MNT_DETACH); err != nil {
+	if err := detach(mountpoint); err != nil {
 		log.Error("lazy unmount failed: run 'fusermount3 -u "+mountpoint+"'", "err", err)
 	}
 }
 
-// prepareMountpoint checks that mountpoint is a directory and clears a stale
-// mailfs mount left by a process that died (ENOTCONN).
-func prepareMountpoint(mountpoint string, log *slog.Logger) error {
+// detach lazily unmounts mountpoint: directly as root, else through
+// fusermount3, which lets a user unmount their own FUSE mounts.
+func detach(mountpoint string) error {
+	if os.Geteuid() == 0 {
+		return syscall.Unmount(mountpoint, syscall.MNT_DETACH)
+	}
+	out, err := exec.Command("fusermount3", "-u", "-z", mountpoint).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("fusermount3 -u -z: %v: %s", err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// prepareMountpoint checks that mountpoint is a directory (creating it when
+// create is set) and clears a stale mailfs mount left by a process that died
+// (ENOTCONN).
+func prepareMountpoint(mountpoint string, create bool, log *slog.Logger) error {
 	st, err := os.Stat(mountpoint)
 	if errors.Is(err, syscall.ENOTCONN) {
 		log.Warn("clearing a stale mount left by an earlier mailfs", "mountpoint", mountpoint)
-		if uerr := syscall.Unmount(mountpoint, syscall.MNT_DETACH); uerr != nil {
+		if uerr := detach(mountpoint); uerr != nil {
 			return fmt.Errorf("%s holds a dead mount and unmounting it failed (%v): run 'fusermount3 -u %s'", mountpoint, uerr, mountpoint)
 		}
 		st, err = os.Stat(mountpoint)
+	}
+	if errors.Is(err, os.ErrNotExist) && create {
+		if err = os.MkdirAll(mountpoint, 0o700); err == nil {
+			st, err = os.Stat(mountpoint)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("mountpoint: %w (create it with 'mkdir -p %s')", err, mountpoint)
