@@ -7,8 +7,6 @@ import (
 	"io"
 	"log"
 	"net"
-	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -58,26 +56,18 @@ type IMAP struct {
 	// CA is the authority that signed the server certificate (nil without TLS).
 	CA *CA
 
-	user   *imapmemserver.User
-	server *imapserver.Server
-	ln     net.Listener
+	user     *imapmemserver.User
+	server   *imapserver.Server
+	lb       *loopback
+	implicit bool // TLS from the first byte
 
 	fetches atomic.Int64 // FETCH commands served
-	down    atomic.Bool  // connections are refused and dropped
-
-	mu    sync.Mutex
-	conns map[net.Conn]struct{} // guarded by mu
 }
 
 // NewIMAP starts an IMAP server for the test and stops it in t.Cleanup.
 func NewIMAP(t testing.TB, opts *IMAPOptions) *IMAP {
 	t.Helper()
-	s, err := StartIMAP(opts)
-	if err != nil {
-		t.Fatalf("start IMAP test server: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return startForTest(t, "IMAP", func() (*IMAP, error) { return StartIMAP(opts) })
 }
 
 // StartIMAP starts an IMAP server on 127.0.0.1 at a free port. Close stops it.
@@ -92,19 +82,12 @@ func StartIMAP(opts *IMAPOptions) (*IMAP, error) {
 	if o.Logger == nil {
 		o.Logger = log.New(io.Discard, "", 0)
 	}
-	s := &IMAP{Username: o.Username, Password: o.Password, conns: map[net.Conn]struct{}{}}
-	var tlsConfig *tls.Config
-	if o.TLS != TLSNone {
-		s.CA = o.CA
-		if s.CA == nil {
-			ca, err := NewCA()
-			if err != nil {
-				return nil, err
-			}
-			s.CA = ca
-		}
-		tlsConfig = s.CA.ServerConfig()
+	s := &IMAP{Username: o.Username, Password: o.Password, implicit: o.TLS == TLSImplicit}
+	ca, tlsConfig, err := serverTLS(o.TLS, o.CA)
+	if err != nil {
+		return nil, err
 	}
+	s.CA = ca
 
 	mem := imapmemserver.New()
 	s.user = imapmemserver.NewUser(o.Username, o.Password)
@@ -130,48 +113,38 @@ func StartIMAP(opts *IMAPOptions) (*IMAP, error) {
 	}
 	s.server = imapserver.New(srvOpts)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("listen on loopback: %w", err)
+	if s.lb, err = listenLoopback(); err != nil {
+		return nil, err
 	}
-	s.Addr = ln.Addr().String()
-	s.ln = &trackingListener{Listener: ln, s: s}
-	if o.TLS == TLSImplicit {
-		s.ln = tls.NewListener(s.ln, tlsConfig)
+	s.Addr = s.lb.addr
+	var ln net.Listener = s.lb
+	if s.implicit {
+		ln = tls.NewListener(ln, tlsConfig)
 	}
-	go s.server.Serve(s.ln)
+	go s.server.Serve(ln)
 	return s, nil
 }
 
 // Host returns the server's IP address.
-func (s *IMAP) Host() string { h, _, _ := net.SplitHostPort(s.Addr); return h }
+func (s *IMAP) Host() string { return s.lb.host() }
 
 // Port returns the server's TCP port.
-func (s *IMAP) Port() int {
-	_, p, _ := net.SplitHostPort(s.Addr)
-	n, _ := strconv.Atoi(p)
-	return n
-}
+func (s *IMAP) Port() int { return s.lb.port() }
 
 // Close stops the server and drops every connection.
 func (s *IMAP) Close() error {
 	err := s.server.Close()
 	// The server closes only the listeners its Serve goroutine has
 	// registered: close ours too, in case Serve has not started yet.
-	s.ln.Close()
-	s.dropAll()
+	s.lb.Close()
+	s.lb.dropAll()
 	return err
 }
 
 // SetDown makes the server unreachable (true): every open connection is
 // dropped and new ones are closed at once, as if the host were gone. False
 // serves again.
-func (s *IMAP) SetDown(down bool) {
-	s.down.Store(down)
-	if down {
-		s.dropAll()
-	}
-}
+func (s *IMAP) SetDown(down bool) { s.lb.setDown(down) }
 
 // Fetches returns the number of FETCH commands (UID FETCH included) served.
 func (s *IMAP) Fetches() int64 { return s.fetches.Load() }
@@ -226,7 +199,7 @@ func (s *IMAP) dial() (*imapclient.Client, error) {
 	var c *imapclient.Client
 	var err error
 	switch {
-	case s.CA != nil && s.isImplicit():
+	case s.CA != nil && s.implicit:
 		c, err = imapclient.DialTLS(s.Addr, &imapclient.Options{TLSConfig: &tls.Config{RootCAs: s.CA.Pool}})
 	default:
 		c, err = imapclient.DialInsecure(s.Addr, nil)
@@ -239,61 +212,6 @@ func (s *IMAP) dial() (*imapclient.Client, error) {
 		return nil, err
 	}
 	return c, nil
-}
-
-func (s *IMAP) isImplicit() bool {
-	_, ok := s.ln.(*trackingListener)
-	return !ok
-}
-
-func (s *IMAP) dropAll() {
-	s.mu.Lock()
-	conns := make([]net.Conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	for _, c := range conns {
-		c.Close()
-	}
-}
-
-type trackingListener struct {
-	net.Listener
-	s *IMAP
-}
-
-func (l *trackingListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		if l.s.down.Load() {
-			c.Close()
-			continue
-		}
-		tc := &trackedConn{Conn: c, s: l.s}
-		l.s.mu.Lock()
-		l.s.conns[tc] = struct{}{}
-		l.s.mu.Unlock()
-		return tc, nil
-	}
-}
-
-type trackedConn struct {
-	net.Conn
-	s    *IMAP
-	once sync.Once
-}
-
-func (c *trackedConn) Close() error {
-	c.once.Do(func() {
-		c.s.mu.Lock()
-		delete(c.s.conns, c)
-		c.s.mu.Unlock()
-	})
-	return c.Conn.Close()
 }
 
 // countingSession counts FETCH commands on top of imapmemserver's session.

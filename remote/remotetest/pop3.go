@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -50,19 +49,16 @@ type POP3 struct {
 
 	opts      POP3Options
 	tlsConfig *tls.Config
-	ln        net.Listener
+	lb        *loopback
 	wg        sync.WaitGroup
 
 	retrs    atomic.Int64 // RETR commands served
 	dropRetr atomic.Int64 // RETR answers still to cut halfway
-	down     atomic.Bool  // connections are refused and dropped
 
 	mu     sync.Mutex
-	msgs   []*pop3Message        // the maildrop in order; guarded by mu
-	nextID int                   // guarded by mu
-	locked bool                  // a session holds the maildrop; guarded by mu
-	conns  map[net.Conn]struct{} // guarded by mu
-	closed bool                  // guarded by mu
+	msgs   []*pop3Message // the maildrop in order; guarded by mu
+	nextID int            // guarded by mu
+	locked bool           // a session holds the maildrop; guarded by mu
 }
 
 // pop3Message is one message in the maildrop. data is never modified.
@@ -74,12 +70,7 @@ type pop3Message struct {
 // NewPOP3 starts a POP3 server for the test and stops it in t.Cleanup.
 func NewPOP3(t testing.TB, opts *POP3Options) *POP3 {
 	t.Helper()
-	s, err := StartPOP3(opts)
-	if err != nil {
-		t.Fatalf("start POP3 test server: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return startForTest(t, "POP3", func() (*POP3, error) { return StartPOP3(opts) })
 }
 
 // StartPOP3 starts a POP3 server on 127.0.0.1 at a free port. Close stops it.
@@ -94,47 +85,31 @@ func StartPOP3(opts *POP3Options) (*POP3, error) {
 	if o.Logger == nil {
 		o.Logger = log.New(io.Discard, "", 0)
 	}
-	s := &POP3{Username: o.Username, Password: o.Password, opts: o, conns: map[net.Conn]struct{}{}, nextID: 1}
-	if o.TLS != TLSNone {
-		s.CA = o.CA
-		if s.CA == nil {
-			ca, err := NewCA()
-			if err != nil {
-				return nil, err
-			}
-			s.CA = ca
-		}
-		s.tlsConfig = s.CA.ServerConfig()
+	s := &POP3{Username: o.Username, Password: o.Password, opts: o, nextID: 1}
+	var err error
+	if s.CA, s.tlsConfig, err = serverTLS(o.TLS, o.CA); err != nil {
+		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("listen on loopback: %w", err)
+	if s.lb, err = listenLoopback(); err != nil {
+		return nil, err
 	}
-	s.Addr = ln.Addr().String()
-	s.ln = ln
+	s.Addr = s.lb.addr
 	s.wg.Add(1)
 	go s.serve()
 	return s, nil
 }
 
 // Host returns the server's IP address.
-func (s *POP3) Host() string { h, _, _ := net.SplitHostPort(s.Addr); return h }
+func (s *POP3) Host() string { return s.lb.host() }
 
 // Port returns the server's TCP port.
-func (s *POP3) Port() int {
-	_, p, _ := net.SplitHostPort(s.Addr)
-	n, _ := strconv.Atoi(p)
-	return n
-}
+func (s *POP3) Port() int { return s.lb.port() }
 
 // Close stops the server, drops every connection and waits for the
 // session goroutines to end. Deletions of unfinished sessions are lost.
 func (s *POP3) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	err := s.ln.Close()
-	s.dropAll()
+	err := s.lb.Close()
+	s.lb.dropAll()
 	s.wg.Wait()
 	return err
 }
@@ -168,12 +143,7 @@ func (s *POP3) DropDuringRetr(n int) { s.dropRetr.Store(int64(n)) }
 // SetDown makes the server unreachable (true): every open connection is
 // dropped and new ones are closed at once, as if the host were gone. False
 // serves again.
-func (s *POP3) SetDown(down bool) {
-	s.down.Store(down)
-	if down {
-		s.dropAll()
-	}
-}
+func (s *POP3) SetDown(down bool) { s.lb.setDown(down) }
 
 // Retrs returns the number of RETR commands served.
 func (s *POP3) Retrs() int { return int(s.retrs.Load()) }
@@ -188,31 +158,18 @@ func (s *POP3) Locked() bool {
 func (s *POP3) serve() {
 	defer s.wg.Done()
 	for {
-		c, err := s.ln.Accept()
+		// The listener drops the connections that arrive while the
+		// server is down or closed, and Close drops the others.
+		c, err := s.lb.Accept()
 		if err != nil {
 			return
 		}
-		if s.down.Load() {
-			c.Close()
-			continue
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			c.Close()
-			return
-		}
-		s.conns[c] = struct{}{}
+		// This goroutine holds a count until it returns, so Close's Wait
+		// sees this Add.
 		s.wg.Add(1)
-		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
-			defer func() {
-				s.mu.Lock()
-				delete(s.conns, c)
-				s.mu.Unlock()
-				c.Close()
-			}()
+			defer c.Close()
 			if s.opts.TLS == TLSImplicit {
 				tc := tls.Server(c, s.tlsConfig)
 				if err := tc.Handshake(); err != nil {
@@ -224,17 +181,5 @@ func (s *POP3) serve() {
 			}
 			s.session(c, false)
 		}()
-	}
-}
-
-func (s *POP3) dropAll() {
-	s.mu.Lock()
-	conns := make([]net.Conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	for _, c := range conns {
-		c.Close()
 	}
 }

@@ -5,11 +5,9 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io"
 	"log"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -83,15 +81,11 @@ type SMTP struct {
 
 	opts      SMTPOptions
 	server    *smtp.Server
-	ln        net.Listener  // the TCP listener
+	lb        *loopback     // the TCP listener
 	serveDone chan struct{} // closed when server.Serve has returned
 
 	mu          sync.Mutex
 	msgs        []Received                 // guarded by mu
-	conns       map[*smtpTrackedConn]bool  // open TCP connections; guarded by mu
-	accepted    int                        // connections accepted; guarded by mu
-	down        bool                       // guarded by mu
-	closed      bool                       // guarded by mu
 	failData    smtpFault                  // guarded by mu
 	failMail    smtpFault                  // guarded by mu
 	dropData    int                        // guarded by mu
@@ -131,19 +125,13 @@ func (f *smtpFault) take() (*smtp.SMTPError, bool) {
 // NewSMTP starts an SMTP server for the test and stops it in t.Cleanup.
 func NewSMTP(t testing.TB, opts *SMTPOptions) *SMTP {
 	t.Helper()
-	s, err := StartSMTP(opts)
-	if err != nil {
-		t.Fatalf("start SMTP test server: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return startForTest(t, "SMTP", func() (*SMTP, error) { return StartSMTP(opts) })
 }
 
 // StartSMTP starts an SMTP server on 127.0.0.1 at a free port. Close stops
 // it. No8BitMIME with TLSStartTLS is an error (see SMTP).
 func StartSMTP(opts *SMTPOptions) (*SMTP, error) {
 	s := &SMTP{
-		conns:       map[*smtpTrackedConn]bool{},
 		refuseRcpts: map[string]*smtp.SMTPError{},
 		serveDone:   make(chan struct{}),
 	}
@@ -155,18 +143,11 @@ func StartSMTP(opts *SMTPOptions) (*SMTP, error) {
 			"(go-smtp always offers 8BITMIME and its EHLO reply after STARTTLS is encrypted " +
 			"where our filter would see it); use TLSImplicit or TLSNone")
 	}
-	var tlsConfig *tls.Config
-	if s.opts.TLS != TLSNone {
-		s.CA = s.opts.CA
-		if s.CA == nil {
-			ca, err := NewCA()
-			if err != nil {
-				return nil, err
-			}
-			s.CA = ca
-		}
-		tlsConfig = s.CA.ServerConfig()
+	ca, tlsConfig, err := serverTLS(s.opts.TLS, s.opts.CA)
+	if err != nil {
+		return nil, err
 	}
+	s.CA = ca
 
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = "127.0.0.1"
@@ -183,13 +164,11 @@ func StartSMTP(opts *SMTPOptions) (*SMTP, error) {
 	}
 	s.server = srv
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("listen on loopback: %w", err)
+	if s.lb, err = listenLoopback(); err != nil {
+		return nil, err
 	}
-	s.ln = ln
-	s.Addr = ln.Addr().String()
-	var l net.Listener = &smtpListener{Listener: ln, s: s}
+	s.Addr = s.lb.addr
+	var l net.Listener = s.lb
 	if s.opts.TLS == TLSImplicit {
 		l = tls.NewListener(l, tlsConfig)
 	}
@@ -204,24 +183,17 @@ func StartSMTP(opts *SMTPOptions) (*SMTP, error) {
 }
 
 // Host returns the server's IP address.
-func (s *SMTP) Host() string { h, _, _ := net.SplitHostPort(s.Addr); return h }
+func (s *SMTP) Host() string { return s.lb.host() }
 
 // Port returns the server's TCP port.
-func (s *SMTP) Port() int {
-	_, p, _ := net.SplitHostPort(s.Addr)
-	n, _ := strconv.Atoi(p)
-	return n
-}
+func (s *SMTP) Port() int { return s.lb.port() }
 
 // Close stops the server, drops every connection and waits for their
 // goroutines.
 func (s *SMTP) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	err := s.ln.Close()
+	err := s.lb.Close()
 	<-s.serveDone // go-smtp starts no connection goroutine after this
-	s.dropAll()
+	s.lb.dropAll()
 	// Every connection is closed: Shutdown closes the (closed) listener
 	// again and waits for go-smtp's connection goroutines to return.
 	s.server.Shutdown(context.Background())
@@ -288,22 +260,11 @@ func (s *SMTP) Stalled() int {
 
 // SetDown makes the server unreachable (true): every open connection is
 // dropped and new ones are closed at once. False serves again.
-func (s *SMTP) SetDown(down bool) {
-	s.mu.Lock()
-	s.down = down
-	s.mu.Unlock()
-	if down {
-		s.dropAll()
-	}
-}
+func (s *SMTP) SetDown(down bool) { s.lb.setDown(down) }
 
 // Connections returns the number of connections accepted (and not refused
 // by SetDown) so far.
-func (s *SMTP) Connections() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.accepted
-}
+func (s *SMTP) Connections() int { return s.lb.connections() }
 
 // smtpReply is the error our Session returns for a reply; go-smtp writes
 // it as is. Without an enhanced code (enhanced[0] == 0) the reply has
@@ -314,63 +275,6 @@ func smtpReply(code int, enhanced [3]int, msg string) *smtp.SMTPError {
 		ec = smtp.EnhancedCode(enhanced)
 	}
 	return &smtp.SMTPError{Code: code, EnhancedCode: ec, Message: msg}
-}
-
-// dropAll closes every open TCP connection; go-smtp's connection
-// goroutines then end on the read error.
-func (s *SMTP) dropAll() {
-	s.mu.Lock()
-	conns := make([]net.Conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	for _, c := range conns {
-		c.Close()
-	}
-}
-
-// smtpListener counts and tracks the TCP connections it accepts, and
-// closes them at once while the server is down or closed.
-type smtpListener struct {
-	net.Listener
-	s *SMTP
-}
-
-func (l *smtpListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		l.s.mu.Lock()
-		if l.s.down || l.s.closed {
-			l.s.mu.Unlock()
-			c.Close()
-			continue
-		}
-		tc := &smtpTrackedConn{Conn: c, s: l.s}
-		l.s.accepted++
-		l.s.conns[tc] = true
-		l.s.mu.Unlock()
-		return tc, nil
-	}
-}
-
-// smtpTrackedConn is an accepted TCP connection, forgotten when closed.
-type smtpTrackedConn struct {
-	net.Conn
-	s    *SMTP
-	once sync.Once
-}
-
-func (c *smtpTrackedConn) Close() error {
-	c.once.Do(func() {
-		c.s.mu.Lock()
-		delete(c.s.conns, c)
-		c.s.mu.Unlock()
-	})
-	return c.Conn.Close()
 }
 
 // no8BitMIMEListener hands go-smtp connections whose EHLO replies lack

@@ -93,3 +93,19 @@ func (ca *CA) KeyPEM() (certPEM, keyPEM []byte, err error) {
 	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
 	return certPEM, keyPEM, nil
 }
+
+// serverTLS returns the CA that signs the certificate of a test server with
+// TLS mode mode (ca, or a new one when ca is nil) and the tls.Config that
+// presents that certificate. With TLSNone both are nil.
+func serverTLS(mode TLSMode, ca *CA) (*CA, *tls.Config, error) {
+	if mode == TLSNone {
+		return nil, nil, nil
+	}
+	if ca == nil {
+		var err error
+		if ca, err = NewCA(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return ca, ca.ServerConfig(), nil
+}
