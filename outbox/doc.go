@@ -121,7 +121,9 @@
 //   - Commit is idempotent (dup'd descriptors flush twice): later calls
 //     return the first result, and writes after it fail with os.ErrClosed.
 //   - A Commit that fails with an I/O error (disk full) returns it, so the
-//     close fails, and the draft is dropped; nothing is queued.
+//     close fails, and the draft is dropped; nothing is queued. So does
+//     the Commit of a draft one of whose writes failed with an I/O error:
+//     it may miss bytes, and is never sent truncated.
 //
 // mv outbox/failed/NAME outbox/ is Retry, rm outbox/NAME is Remove, rm
 // outbox/failed/NAME is RemoveFailed; Queued, Failed, Stat, OpenQueued,

@@ -31,9 +31,13 @@ type Draft struct {
 	// invalid is set once the message is known to be invalid; every later
 	// write fails with it and Commit moves the draft to failed/.
 	invalid error
-	done    bool  // Commit finished (result holds its outcome) or Abort ran
-	result  error // what Commit returned
-	moved   bool  // the draft left tmp/ (queued or failed)
+	// werr is the first I/O error of a write or truncate: the draft may
+	// miss bytes, so Commit fails with it and drops the draft rather than
+	// send it truncated.
+	werr   error
+	done   bool  // Commit finished (result holds its outcome) or Abort ran
+	result error // what Commit returned
+	moved  bool  // the draft left tmp/ (queued or failed)
 }
 
 // Create starts a draft for a message called name in outbox/. The name is
@@ -105,7 +109,11 @@ func (d *Draft) WriteAt(p []byte, off int64) (int, error) {
 	n, err := d.f.WriteAt(p, off)
 	d.size = max(d.size, off+int64(n))
 	if err != nil {
-		return n, fmt.Errorf("outbox: write draft %s: %w", d.name, err)
+		err = fmt.Errorf("outbox: write draft %s: %w", d.name, err)
+		if d.werr == nil {
+			d.werr = err
+		}
+		return n, err
 	}
 	if d.hdrEnd < 0 {
 		d.feedHeader(p, off)
@@ -124,7 +132,11 @@ func (d *Draft) Truncate(size int64) error {
 		return fmt.Errorf("outbox: draft %s: %w", d.name, os.ErrClosed)
 	}
 	if err := d.f.Truncate(size); err != nil {
-		return fmt.Errorf("outbox: truncate draft %s: %w", d.name, err)
+		err = fmt.Errorf("outbox: truncate draft %s: %w", d.name, err)
+		if d.werr == nil {
+			d.werr = err
+		}
+		return err
 	}
 	d.size = size
 	if d.hdrEnd >= 0 && size >= int64(d.hdrEnd) || d.invalid != nil {
@@ -189,7 +201,7 @@ func (d *Draft) Commit() error {
 	if d.f == nil {
 		return fmt.Errorf("outbox: draft %s: %w", d.name, os.ErrClosed)
 	}
-	if d.size == 0 && d.invalid == nil {
+	if d.size == 0 && d.invalid == nil && d.werr == nil {
 		return nil
 	}
 	d.result = d.commit()
@@ -205,6 +217,10 @@ func (d *Draft) Commit() error {
 // commit does Commit's work. d.mu must be held.
 func (d *Draft) commit() error {
 	o := d.o
+	if d.werr != nil {
+		o.log.Warn("outbox: message not queued: a write into it failed", "name", d.name, "err", d.werr)
+		return fmt.Errorf("outbox: commit %s: a write failed, the message may be incomplete and was not queued: %w", d.name, d.werr)
+	}
 	if err := d.f.Sync(); err != nil {
 		return fmt.Errorf("outbox: commit %s: fsync: %w", d.name, err)
 	}
