@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -242,5 +243,45 @@ func TestPlainClientAgainstTLSPort(t *testing.T) {
 	_, err := s.Check(context.Background())
 	if !errors.Is(err, remote.ErrUnavailable) {
 		t.Errorf("got %v, want ErrUnavailable", err)
+	}
+}
+
+// A server that closes the connection in the middle of a body literal must
+// not have the truncated body delivered as a complete one: the reader fn
+// gets fails instead of ending with a clean EOF (the cache would otherwise
+// commit the truncated body and serve it for good).
+func TestFetchConnectionClosedMidLiteral(t *testing.T) {
+	body := "Subject: seven\r\n\r\n" + strings.Repeat("a line of the body\r\n", 50)
+	f := newFakeServer(t, "* OK fake ready", loginHandler(func(w *bufio.Writer, tag, cmd string) {
+		switch {
+		case strings.HasPrefix(cmd, "EXAMINE"):
+			fmt.Fprintf(w, "* 1 EXISTS\r\n* OK [UIDVALIDITY 42] ok\r\n* OK [UIDNEXT 10] ok\r\n%s OK [READ-ONLY] done\r\n", tag)
+		case strings.HasPrefix(cmd, "UID FETCH"):
+			fmt.Fprintf(w, "* 1 FETCH (UID 7 BODY[] {%d}\r\n%s", len(body), body[:len(body)/2])
+			w.Flush()
+			runtime.Goexit() // the connection is closed by serve's defer
+		default:
+			fmt.Fprintf(w, "%s BAD unexpected\r\n", tag)
+		}
+	}))
+	s := New(&Options{
+		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
+		Password:       func(context.Context) (string, error) { return "p", nil },
+		CommandTimeout: 5 * time.Second,
+	})
+	defer s.Close()
+	var got []byte
+	var readErr error
+	called := false
+	err := s.Fetch(context.Background(), "INBOX", 42, []uint32{7}, func(uid uint32, r io.Reader) error {
+		called = true
+		got, readErr = io.ReadAll(r)
+		return readErr
+	})
+	if err == nil {
+		t.Errorf("Fetch succeeded on a connection closed mid-body")
+	}
+	if called && readErr == nil {
+		t.Errorf("the body reader ended cleanly after %d of %d bytes: a truncated body looks complete", len(got), len(body))
 	}
 }

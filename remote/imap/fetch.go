@@ -80,11 +80,23 @@ func (s *Store) fetchChunk(cn *conn, mailbox string, uidValidity uint32, uids []
 		return nil
 	}
 	var fnErr error
-	for msg := st.next(); msg != nil && fnErr == nil; msg = st.next() {
-		fnErr = s.fetchOne(msg, deliver)
+	truncated := false
+	for fnErr == nil {
+		msg := st.next()
+		if msg == nil {
+			break
+		}
+		fnErr = s.fetchOne(msg, deliver, &truncated)
 	}
 	if fnErr != nil {
 		cn.kill() // stop the rest of the bodies
+		if truncated {
+			// go-imap's reader goroutine went on after the short
+			// literal, and draining reads that literal again: let the
+			// reader finish with the dead connection first (it waits
+			// for nothing once the literal has ended).
+			<-cn.client.Closed()
+		}
 	}
 	err := st.close()
 	if fnErr != nil {
@@ -104,7 +116,8 @@ func (s *Store) fetchChunk(cn *conn, mailbox string, uidValidity uint32, uids []
 // fetchOne handles one FETCH response: the body goes to deliver, straight
 // from the connection when the UID came first, through a temporary file when
 // the server sent the UID after the body.
-func (s *Store) fetchOne(msg *imapclient.FetchMessageData, deliver func(uint32, io.Reader) error) error {
+// truncated is set when a body literal ended before its announced size.
+func (s *Store) fetchOne(msg *imapclient.FetchMessageData, deliver func(uint32, io.Reader) error, truncated *bool) error {
 	var uid uint32
 	var spool *os.File
 	defer func() {
@@ -121,11 +134,12 @@ func (s *Store) fetchOne(msg *imapclient.FetchMessageData, deliver func(uint32, 
 			if it.Literal == nil || !isWholeBody(it.Section) {
 				continue
 			}
+			lit := &literalReader{r: it.Literal, left: it.Literal.Size(), truncated: truncated}
 			if uid != 0 {
-				if err := deliver(uid, it.Literal); err != nil {
+				if err := deliver(uid, lit); err != nil {
 					return err
 				}
-				if _, err := io.Copy(io.Discard, it.Literal); err != nil {
+				if _, err := io.Copy(io.Discard, lit); err != nil {
 					return fmt.Errorf("drain body of UID %d: %w", uid, err)
 				}
 				continue
@@ -135,7 +149,7 @@ func (s *Store) fetchOne(msg *imapclient.FetchMessageData, deliver func(uint32, 
 				return &callbackError{fmt.Errorf("spool a message body: %w", err)}
 			}
 			spool = f
-			if _, err := io.Copy(f, it.Literal); err != nil {
+			if _, err := io.Copy(f, lit); err != nil {
 				return fmt.Errorf("spool a message body: %w", err)
 			}
 		}
@@ -164,4 +178,31 @@ func (w *watchedReader) Read(b []byte) (int, error) {
 	w.p.resume()
 	defer w.p.pause()
 	return w.r.Read(b)
+}
+
+// literalReader reads a body literal and fails with io.ErrUnexpectedEOF
+// when it ends before its announced size: go-imap's literal reader is an
+// io.LimitReader over the connection, so a server closing the connection
+// mid-body would otherwise end it with a clean io.EOF and a truncated body
+// would look complete. Once the literal has ended (or failed) it is not
+// read again.
+type literalReader struct {
+	r         io.Reader
+	left      int64 // bytes announced and not yet read
+	err       error // the error that ended the literal
+	truncated *bool // set when the literal ended short
+}
+
+func (l *literalReader) Read(b []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	n, err := l.r.Read(b)
+	l.left -= int64(n)
+	if err == io.EOF && l.left > 0 {
+		err = fmt.Errorf("body literal ended %d bytes short: %w", l.left, io.ErrUnexpectedEOF)
+		*l.truncated = true
+	}
+	l.err = err
+	return n, err
 }
