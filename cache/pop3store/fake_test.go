@@ -33,6 +33,7 @@ type fakeDrop struct {
 	// Faults and hooks.
 	down       bool             // Connect fails with ErrUnavailable
 	failAfter  map[string]int64 // UID -> bytes written before the connection drops
+	refuse     map[string]bool  // UID -> RETR answers -ERR (the session goes on)
 	keepDele   bool             // QUIT succeeds but the server keeps deleted mail
 	chunkDelay time.Duration    // sleep between chunks of RETR
 	onDelete   func(uid string) // called when DELE is sent
@@ -133,8 +134,12 @@ func (s *fakeSession) Retrieve(ctx context.Context, n int, w io.Writer) (int64, 
 	s.d.mu.Lock()
 	s.d.retr[m.uid]++
 	limit, fail := s.d.failAfter[m.uid]
+	refused := s.d.refuse[m.uid]
 	delay := s.d.chunkDelay
 	s.d.mu.Unlock()
+	if refused {
+		return 0, fmt.Errorf("fake: -ERR cannot read message %d: %w", n, remote.ErrRefused)
+	}
 	cw := &countWriter{w: w, limit: -1}
 	if fail {
 		cw.limit = limit

@@ -187,6 +187,15 @@ func (s *Store) session(ctx context.Context) (st sessionStats, err error) {
 		listed[key] = true
 		if !seen[key] {
 			n, err := s.download(ctx, sess, m, key)
+			if errors.Is(err, remote.ErrRefused) {
+				// The server refused this message (-ERR) and the
+				// session is still usable: leave it on the server for
+				// the next poll rather than hold up the ones after it.
+				st.skipped++
+				s.log.Warn("pop3 server refused a message; left on the server, tried again at the next poll",
+					"number", m.Number, "err", err)
+				continue
+			}
 			if err != nil {
 				return st, err
 			}

@@ -3,6 +3,7 @@ package pop3store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -319,4 +320,31 @@ func (e *env) pendingDele() int {
 		return nil
 	})
 	return n
+}
+
+// A message the server refuses to RETR (-ERR, the session still usable)
+// is left on the server and tried again at the next poll; it must not stop
+// the messages after it from being downloaded, nor the session's DELEs
+// from being committed.
+func TestRetrRefusedSkipsOnlyThatMessage(t *testing.T) {
+	for _, leave := range []bool{true, false} {
+		t.Run(fmt.Sprint("leave=", leave), func(t *testing.T) {
+			e := newEnv(t, leave, msg("a", sample("one")), msg("b", sample("two")), msg("c", sample("three")))
+			e.drop.refuse = map[string]bool{"b": true}
+			e.poll()
+			e.checkInbox(map[string]string{"a": sample("one"), "c": sample("three")})
+			want := []string{"a", "b", "c"}
+			if !leave {
+				want = []string{"b"}
+			}
+			if got := e.drop.uids(); !slices.Equal(got, want) {
+				t.Errorf("server has %q, want %q", got, want)
+			}
+			// Once the server lets it be read, it is downloaded.
+			e.drop.refuse = nil
+			e.clock.Add(time.Hour)
+			e.mustPoll()
+			e.checkInbox(map[string]string{"a": sample("one"), "b": sample("two"), "c": sample("three")})
+		})
+	}
 }
