@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"net"
@@ -147,27 +146,14 @@ func StartDovecot(t testing.TB, opts *DovecotOptions) *Dovecot {
 		t.Fatalf("dovecot: %v", err)
 	}
 
-	// A chosen port can be taken by someone else before Dovecot binds it:
-	// try again with new ports when that happens.
-	for attempt := 1; ; attempt++ {
-		ports, err := freePorts(5)
-		if err != nil {
-			t.Fatalf("dovecot: %v", err)
-		}
+	withFreePorts(t, "dovecot", 5, func(ports []int) error {
 		d.IMAPPort, d.IMAPSPort, d.POP3Port, d.POP3SPort, d.LMTPPort = ports[0], ports[1], ports[2], ports[3], ports[4]
 		if err := os.WriteFile(d.conf, []byte(d.config(o)), 0o644); err != nil {
-			t.Fatalf("dovecot: write config: %v", err)
+			return fmt.Errorf("dovecot: write config: %w", err)
 		}
-		err = d.start(t)
-		if err == nil {
-			return d
-		}
-		if attempt < 3 && strings.Contains(err.Error(), "Address already in use") {
-			t.Logf("dovecot: a port was taken, retrying: %v", err)
-			continue
-		}
-		t.Fatalf("%v", err)
-	}
+		return d.start(t)
+	})
+	return d
 }
 
 // start runs the master in the foreground and waits for the IMAP greeting.
@@ -176,69 +162,20 @@ func (d *Dovecot) start(t testing.TB) error {
 	t.Helper()
 	// Start each attempt with an empty log so a failure shows its own lines.
 	_ = os.Remove(d.logFile)
-	proc, err := startDaemon("dovecot", dovecotBin, "-F", "-c", d.conf)
-	if err != nil {
-		return fmt.Errorf("dovecot: %w", err)
-	}
-	d.proc = proc
-	stopped := false
-	stop := func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		return proc.stop(dovecotStopTimeout)
-	}
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("dovecot in %s: stop: %v\nlog:\n%s", d.Dir, err, tail(d.logFile, 20))
-		}
-	})
-
-	addr := net.JoinHostPort(d.Host, strconv.Itoa(d.IMAPPort))
-	deadline := time.Now().Add(dovecotStartTimeout)
-	var lastErr error
-	for time.Now().Before(deadline) {
-		if done, exitErr := proc.exited(); done {
-			_ = stop()
-			return fmt.Errorf("dovecot in %s exited during startup (%v)\noutput:\n%s\nlog (%s):\n%s",
-				d.Dir, exitErr, proc.Output(), d.logFile, tail(d.logFile, 30))
-		}
+	proc, err := runInstance(t, instance{
+		name: "dovecot", dir: d.Dir, logFile: d.logFile,
+		path: dovecotBin, args: []string{"-F", "-c", d.conf},
+		addr: d.IMAPAddr(), greeting: "* OK", protocol: "IMAP",
+		startTimeout: dovecotStartTimeout, stopTimeout: dovecotStopTimeout,
 		// The master keeps running when a service dies at startup (it
 		// restarts it with growing delays): its log says so at once.
-		if log, _ := os.ReadFile(d.logFile); bytes.Contains(log, []byte(" Fatal: ")) {
-			stopErr := stop()
-			return fmt.Errorf("dovecot in %s failed at startup (stop: %v)\noutput:\n%s\nlog (%s):\n%s",
-				d.Dir, stopErr, proc.Output(), d.logFile, tail(d.logFile, 30))
-		}
-		greeting, err := readGreeting(addr, time.Second)
-		if err == nil && strings.HasPrefix(greeting, "* OK") {
-			return nil
-		}
-		if err == nil {
-			err = fmt.Errorf("unexpected greeting %q", greeting)
-		}
-		lastErr = err
-		time.Sleep(50 * time.Millisecond)
-	}
-	stopErr := stop()
-	return fmt.Errorf("dovecot in %s: no IMAP greeting on %s within %v: %v (stop: %v)\noutput:\n%s\nlog (%s):\n%s",
-		d.Dir, addr, dovecotStartTimeout, lastErr, stopErr, proc.Output(), d.logFile, tail(d.logFile, 30))
-}
-
-// readGreeting connects to addr and returns the first line the server sends.
-func readGreeting(addr string, timeout time.Duration) (string, error) {
-	c, err := net.DialTimeout("tcp", addr, timeout)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(timeout))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return "", fmt.Errorf("read greeting from %s: %w", addr, err)
-	}
-	return strings.TrimRight(line, "\r\n"), nil
+		failed: func() bool {
+			log, _ := os.ReadFile(d.logFile)
+			return bytes.Contains(log, []byte(" Fatal: "))
+		},
+	})
+	d.proc = proc
+	return err
 }
 
 // IMAPAddr returns "127.0.0.1:PORT" of the plain-text/STARTTLS IMAP listener.

@@ -181,27 +181,14 @@ func StartPostfix(t testing.TB, opts *PostfixOptions) *Postfix {
 		}
 	}
 
-	// A chosen port can be taken by someone else before the master binds
-	// it: try again with another port when that happens.
-	for attempt := 1; ; attempt++ {
-		ports, err := freePorts(1)
-		if err != nil {
-			t.Fatalf("postfix: %v", err)
-		}
+	withFreePorts(t, "postfix", 1, func(ports []int) error {
 		p.Port = ports[0]
 		if err := p.writeConfig(o); err != nil {
-			t.Fatalf("postfix: %v", err)
+			return fmt.Errorf("postfix: %w", err)
 		}
-		err = p.start(t)
-		if err == nil {
-			return p
-		}
-		if attempt < 3 && strings.Contains(err.Error(), "Address already in use") {
-			t.Logf("postfix: the port was taken, retrying: %v", err)
-			continue
-		}
-		t.Fatalf("%v", err)
-	}
+		return p.start(t)
+	})
+	return p
 }
 
 // checkPostfixOptions rejects options that would make a broken or
@@ -469,47 +456,14 @@ func (p *Postfix) start(t testing.TB) error {
 	// -d keeps the master in the foreground and in the process group
 	// startDaemon gives it; without -d it calls setsid(), which fails for
 	// a process group leader. On SIGTERM it kills its own group.
-	proc, err := startDaemon("postfix", postfixLibexec+"/master", "-c", p.confDir, "-d")
-	if err != nil {
-		return fmt.Errorf("postfix: %w", err)
-	}
-	p.proc = proc
-	stopped := false
-	stop := func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		return proc.stop(postfixStopTimeout)
-	}
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("postfix in %s: stop: %v\nlog:\n%s", p.Dir, err, p.LogTail(20))
-		}
+	proc, err := runInstance(t, instance{
+		name: "postfix", dir: p.Dir, logFile: p.logFile,
+		path: postfixLibexec + "/master", args: []string{"-c", p.confDir, "-d"},
+		addr: p.Addr(), greeting: "220 ", protocol: "SMTP",
+		startTimeout: postfixStartTimeout, stopTimeout: postfixStopTimeout,
 	})
-
-	addr := p.Addr()
-	deadline := time.Now().Add(postfixStartTimeout)
-	var lastErr error
-	for time.Now().Before(deadline) {
-		if done, exitErr := proc.exited(); done {
-			_ = stop()
-			return fmt.Errorf("postfix in %s exited during startup (%v)\noutput:\n%s\nlog (%s):\n%s",
-				p.Dir, exitErr, proc.Output(), p.logFile, p.LogTail(30))
-		}
-		greeting, err := readGreeting(addr, time.Second)
-		if err == nil && strings.HasPrefix(greeting, "220 ") {
-			return nil
-		}
-		if err == nil {
-			err = fmt.Errorf("unexpected greeting %q", greeting)
-		}
-		lastErr = err
-		time.Sleep(50 * time.Millisecond)
-	}
-	stopErr := stop()
-	return fmt.Errorf("postfix in %s: no SMTP greeting on %s within %v: %v (stop: %v)\noutput:\n%s\nlog (%s):\n%s",
-		p.Dir, addr, postfixStartTimeout, lastErr, stopErr, proc.Output(), p.logFile, p.LogTail(30))
+	p.proc = proc
+	return err
 }
 
 // Addr returns "127.0.0.1:PORT" of the smtpd listener.

@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -205,4 +207,112 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// withFreePorts calls try with n free loopback ports (see freePorts) until
+// it returns nil. A port can be taken by someone else before the server
+// binds it: when try fails with "Address already in use" it is called again
+// with new ports, three times in all. Any other error, or the third, fails
+// the test; try's errors say which server they come from.
+func withFreePorts(t testing.TB, name string, n int, try func(ports []int) error) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		ports, err := freePorts(n)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		err = try(ports)
+		if err == nil {
+			return
+		}
+		if attempt < 3 && strings.Contains(err.Error(), "Address already in use") {
+			t.Logf("%s: a port was taken, retrying: %v", name, err)
+			continue
+		}
+		t.Fatalf("%v", err)
+	}
+}
+
+// instance describes a server master for runInstance.
+type instance struct {
+	name    string   // for messages: "dovecot"
+	dir     string   // the instance's directory, for messages
+	logFile string   // the server's log, whose tail goes into messages
+	path    string   // the master program
+	args    []string // its arguments
+	// addr is where a line starting with greeting ("* OK", "220 ") tells
+	// that the server is up; protocol names it in messages ("IMAP").
+	addr, greeting, protocol string
+	startTimeout             time.Duration // for the greeting
+	stopTimeout              time.Duration // see daemon.stop
+	// failed, when set, reports a failure at startup that the master
+	// survives (checked while waiting for the greeting).
+	failed func() bool
+}
+
+// runInstance starts the master of in with startDaemon and waits for its
+// greeting. The master is stopped in t.Cleanup from the moment it runs
+// (an error there fails the test); on an error from runInstance it is
+// stopped already. The daemon is returned either way once it has started.
+func runInstance(t testing.TB, in instance) (*daemon, error) {
+	t.Helper()
+	proc, err := startDaemon(in.name, in.path, in.args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", in.name, err)
+	}
+	stopped := false
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		return proc.stop(in.stopTimeout)
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("%s in %s: stop: %v\nlog:\n%s", in.name, in.dir, err, tail(in.logFile, 20))
+		}
+	})
+
+	deadline := time.Now().Add(in.startTimeout)
+	var lastErr error
+	for time.Now().Before(deadline) {
+		if done, exitErr := proc.exited(); done {
+			_ = stop()
+			return proc, fmt.Errorf("%s in %s exited during startup (%v)\noutput:\n%s\nlog (%s):\n%s",
+				in.name, in.dir, exitErr, proc.Output(), in.logFile, tail(in.logFile, 30))
+		}
+		if in.failed != nil && in.failed() {
+			stopErr := stop()
+			return proc, fmt.Errorf("%s in %s failed at startup (stop: %v)\noutput:\n%s\nlog (%s):\n%s",
+				in.name, in.dir, stopErr, proc.Output(), in.logFile, tail(in.logFile, 30))
+		}
+		greeting, err := readGreeting(in.addr, time.Second)
+		if err == nil && strings.HasPrefix(greeting, in.greeting) {
+			return proc, nil
+		}
+		if err == nil {
+			err = fmt.Errorf("unexpected greeting %q", greeting)
+		}
+		lastErr = err
+		time.Sleep(50 * time.Millisecond)
+	}
+	stopErr := stop()
+	return proc, fmt.Errorf("%s in %s: no %s greeting on %s within %v: %v (stop: %v)\noutput:\n%s\nlog (%s):\n%s",
+		in.name, in.dir, in.protocol, in.addr, in.startTimeout, lastErr, stopErr, proc.Output(), in.logFile, tail(in.logFile, 30))
+}
+
+// readGreeting connects to addr and returns the first line the server sends.
+func readGreeting(addr string, timeout time.Duration) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(timeout))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return "", fmt.Errorf("read greeting from %s: %w", addr, err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }
