@@ -33,7 +33,8 @@
 // state.json is written to state.json.tmp, fsync'ed and renamed over the old
 // one, and the directory is fsync'ed; a message moves between tmp/, queue/
 // and failed/ by renaming its whole directory (atomic) and fsync'ing both
-// parents.
+// parents. Open fsyncs the spool directory and its ancestors, so that a
+// spool created just now is durable before the first message enters it.
 //
 // # State machine
 //

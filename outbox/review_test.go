@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -46,5 +47,30 @@ func TestWriteErrorIsNotQueued(t *testing.T) {
 	}
 	if left := e.spoolEntries("queue"); len(left) != 0 {
 		t.Errorf("queue/ holds %v", left)
+	}
+}
+
+// The spool created by Open must survive a power cut together with the
+// first message committed into it: the entries of the new directories in
+// their parents are fsync'ed, not only the spool's own subdirectories.
+func TestOpenSyncsNewSpoolParents(t *testing.T) {
+	var synced []string
+	old := syncDir
+	syncDir = func(dir string) error {
+		synced = append(synced, dir)
+		return old(dir)
+	}
+	defer func() { syncDir = old }()
+	base := t.TempDir()
+	dir := filepath.Join(base, "data", "mailfs", "outbox")
+	ob, err := Open(&Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	for _, want := range []string{dir, filepath.Dir(dir), filepath.Join(base, "data"), base} {
+		if !slices.Contains(synced, want) {
+			t.Errorf("%s was not fsync'ed (synced: %q)", want, synced)
+		}
 	}
 }

@@ -102,6 +102,28 @@ func sortItems(its []*item) {
 	})
 }
 
+// syncDir fsyncs a directory; a variable so that tests can watch it.
+var syncDir = atomicfile.SyncDir
+
+// syncParents makes the entry of dir durable in its parent, and the
+// entries of the parent's own ancestors as far as it can (a directory
+// created just before, such as $XDG_DATA_HOME/mailfs): an ancestor that
+// cannot be opened (no read permission) is skipped.
+func syncParents(dir string) error {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(dir)); err != nil {
+		return err
+	}
+	for p := filepath.Dir(dir); filepath.Dir(p) != p; {
+		p = filepath.Dir(p)
+		syncDir(p)
+	}
+	return nil
+}
+
 func (o *Outbox) path(elem ...string) string {
 	return filepath.Join(append([]string{o.dir}, elem...)...)
 }
@@ -173,7 +195,12 @@ func (o *Outbox) openSpool() error {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		return fmt.Errorf("outbox: spool %s is in use by another mailfs (%w)", o.dir, err)
 	}
-	if err := atomicfile.SyncDir(o.dir); err != nil {
+	// The spool and its subdirectories may have been created just now:
+	// make their entries durable before a message is committed into them.
+	if err := syncDir(o.dir); err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	if err := syncParents(o.dir); err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
 
