@@ -56,6 +56,11 @@ type mailbox struct {
 	hasFixes atomic.Bool
 	// stale forces the next List to contact the server and read flags.
 	stale atomic.Bool
+	// syncing holds a token while a sync runs: syncs of one mailbox never
+	// overlap, even when an abandoned one (every waiter gone) still runs
+	// as the next starts, so an older view is never published over a
+	// newer one.
+	syncing chan struct{}
 }
 
 // remoteMessage is short for the listing's element type.
@@ -83,7 +88,7 @@ func (a *Account) entry(name string) *mailbox {
 	defer a.mu.Unlock()
 	m, ok := a.boxes[name]
 	if !ok {
-		m = &mailbox{name: name}
+		m = &mailbox{name: name, syncing: make(chan struct{}, 1)}
 		a.boxes[name] = m
 	}
 	return m

@@ -16,15 +16,16 @@ import (
 // simulate an unreachable server, UIDVALIDITY changes, expunges, flag
 // changes and bodies whose size differs from the listed one.
 type fakeStore struct {
-	mu        sync.Mutex
-	boxes     map[string]*fakeBox
-	down      bool
-	condstore bool              // report HIGHESTMODSEQ
-	calls     map[string]int    // method name -> calls
-	minUIDs   []uint32          // minUID of each Messages call
-	gate      chan struct{}     // when set, Status and Fetch wait for it to close
-	entered   chan string       // when set, receives the method name on entry
-	onMessage func(mbox string) // called (without mu) at the start of Messages
+	mu         sync.Mutex
+	boxes      map[string]*fakeBox
+	down       bool
+	condstore  bool              // report HIGHESTMODSEQ
+	calls      map[string]int    // method name -> calls
+	minUIDs    []uint32          // minUID of each Messages call
+	gate       chan struct{}     // when set, Status and Fetch wait for it to close
+	entered    chan string       // when set, receives the method name on entry
+	onMessage  func(mbox string) // called (without mu) at the start of Messages
+	afterFlags func()            // called (without mu) when Flags has its answer
 }
 
 type fakeBox struct {
@@ -223,6 +224,11 @@ func (f *fakeStore) Flags(ctx context.Context, mbox string, uidValidity uint32) 
 	var out []remote.FlagState
 	for _, m := range b.msgs {
 		out = append(out, remote.FlagState{UID: m.info.UID, Flags: slices.Clone(m.info.Flags)})
+	}
+	if h := f.afterFlags; h != nil {
+		f.mu.Unlock()
+		h()
+		f.mu.Lock()
 	}
 	return out, nil
 }

@@ -58,6 +58,12 @@ func (a *Account) List(ctx context.Context, mailbox string, maxAge time.Duration
 // result. An ErrUIDValidity from the server midway restarts it once, from
 // scratch.
 func (a *Account) sync(ctx context.Context, m *mailbox) (*Listing, error) {
+	select {
+	case m.syncing <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("sync %s/%s: %w", a.name, m.name, ctx.Err())
+	}
+	defer func() { <-m.syncing }()
 	stale := m.stale.Swap(false)
 	l, err := a.syncOnce(ctx, m, stale, false)
 	if errors.Is(err, remote.ErrUIDValidity) {

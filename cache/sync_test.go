@@ -251,3 +251,70 @@ func waitWaiters[K comparable, V any](t *testing.T, g *flightGroup[K, V], key K,
 		runtime.Gosched()
 	}
 }
+
+// A sync whose every waiter gave up goes on in the background; a List
+// after that starts another sync. The abandoned one must not publish its
+// older view of the mailbox over the newer one: that hid a message that
+// is on the server (taken for expunged since the old flag list lacks it).
+func TestAbandonedSyncDoesNotUndoNewerOne(t *testing.T) {
+	e := newEnv(t)
+	e.store.add("INBOX", "a")
+	ctx := context.Background()
+	if _, err := e.a.List(ctx, "INBOX", 0); err != nil {
+		t.Fatal(err)
+	}
+	e.store.setFlags("INBOX", 1, `\Seen`) // the next sync reads the flags
+
+	inFlags := make(chan struct{})
+	release := make(chan struct{})
+	var once sync.Once
+	e.store.afterFlags = func() {
+		first := false
+		once.Do(func() { first = true })
+		if first {
+			close(inFlags)
+			<-release
+		}
+	}
+	ctxA, cancelA := context.WithCancel(ctx)
+	doneA := make(chan error, 1)
+	go func() {
+		_, err := e.a.List(ctxA, "INBOX", 0)
+		doneA <- err
+	}()
+	<-inFlags // sync A has the flags of message 1 only
+	cancelA()
+	if err := <-doneA; !errors.Is(err, context.Canceled) {
+		t.Fatalf("abandoned List: got %v, want context.Canceled", err)
+	}
+
+	uid := e.store.add("INBOX", "b")
+	doneB := make(chan error, 1)
+	go func() {
+		_, err := e.a.List(ctx, "INBOX", 0)
+		doneB <- err
+	}()
+	select {
+	case err := <-doneB:
+		doneB <- err
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(release)
+	if err := <-doneB; err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	waitFlights(t, &e.a.syncs)
+	l, err := e.a.List(ctx, "INBOX", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := l.Find(uid); !ok {
+		t.Errorf("message %d, on the server, is missing from the listing %v", uid, l.Messages)
+	}
+}
+
+// waitFlights waits until the flight group runs nothing.
+func waitFlights[K comparable, V any](t *testing.T, g *flightGroup[K, V]) {
+	t.Helper()
+	g.c.wg.Wait()
+}
