@@ -77,6 +77,9 @@
 //   - a queued message whose account is no longer configured is routed again
 //     by its envelope sender (an account owning the address, else the default
 //     account) or, if none fits, moved to failed/ with a reason.
+//   - a message whose state.json cannot be read or names an unknown state
+//     is moved to failed/ with a reason (its bytes are kept; Retry prepares
+//     them again), so that one damaged record never stops Open.
 //
 // # Names
 //

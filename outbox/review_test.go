@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -72,5 +73,27 @@ func TestOpenSyncsNewSpoolParents(t *testing.T) {
 		if !slices.Contains(synced, want) {
 			t.Errorf("%s was not fsync'ed (synced: %q)", want, synced)
 		}
+	}
+}
+
+// One state.json with a state this version does not know (a bit flip, a
+// hand edit) must not keep mailfs from starting, and so every other
+// message from being sent: that message goes to failed/, as one whose
+// state cannot be read does.
+func TestRecoverUnknownState(t *testing.T) {
+	spool := t.TempDir() + "/spool"
+	msg := "From: me@work.example\r\nTo: a@x.example\r\n\r\nbody\r\n"
+	mkMessage(t, spool, queueDir, "q1", queuedRec("good.eml", StateQueued, "work", 1), msg)
+	mkMessage(t, spool, queueDir, "q2", queuedRec("odd.eml", "deferred", "work", 2), msg)
+	e := newEnv(t, func(o *Options) { o.Dir = spool })
+	if q := names(e.ob.Queued()); !slices.Equal(q, []string{"good.eml"}) {
+		t.Errorf("Queued() = %q, want good.eml", q)
+	}
+	f := e.ob.Failed()
+	if len(f) != 1 || !strings.Contains(f[0].Error, "deferred") {
+		t.Fatalf("Failed() = %+v, want the message with the unknown state, saying why", f)
+	}
+	if err := e.ob.Retry(f[0].Name); err != nil {
+		t.Fatalf("Retry: %v", err)
 	}
 }

@@ -160,6 +160,11 @@ func readRecord(dir string) (record, error) {
 	if rec.Version != recordVersion {
 		return rec, fmt.Errorf("%s: unknown state version %d", filepath.Join(dir, stateFile), rec.Version)
 	}
+	switch rec.State {
+	case StateQueued, StateSending, StateSent, StateFailed:
+	default:
+		return rec, fmt.Errorf("%s: unknown state %q", filepath.Join(dir, stateFile), rec.State)
+	}
 	return rec, nil
 }
 
