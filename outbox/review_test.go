@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A write that fails with an I/O error (disk full, quota) leaves a draft
@@ -84,7 +85,9 @@ func TestRecoverUnknownState(t *testing.T) {
 	spool := t.TempDir() + "/spool"
 	msg := "From: me@work.example\r\nTo: a@x.example\r\n\r\nbody\r\n"
 	mkMessage(t, spool, queueDir, "q1", queuedRec("good.eml", StateQueued, "work", 1), msg)
-	mkMessage(t, spool, queueDir, "q2", queuedRec("odd.eml", "deferred", "work", 2), msg)
+	odd := queuedRec("odd.eml", "deferred", "work", 2)
+	odd.To = append(odd.To, "bcc@x.example") // a Bcc recipient: only in the record
+	mkMessage(t, spool, queueDir, "q2", odd, msg)
 	e := newEnv(t, func(o *Options) { o.Dir = spool })
 	if q := names(e.ob.Queued()); !slices.Equal(q, []string{"good.eml"}) {
 		t.Errorf("Queued() = %q, want good.eml", q)
@@ -93,7 +96,19 @@ func TestRecoverUnknownState(t *testing.T) {
 	if len(f) != 1 || !strings.Contains(f[0].Error, "deferred") {
 		t.Fatalf("Failed() = %+v, want the message with the unknown state, saying why", f)
 	}
+	if f[0].Name != "odd.eml" || !slices.Equal(f[0].Recipients, odd.To) {
+		t.Errorf("failed entry %q to %q, want odd.eml to %q", f[0].Name, f[0].Recipients, odd.To)
+	}
 	if err := e.ob.Retry(f[0].Name); err != nil {
 		t.Fatalf("Retry: %v", err)
+	}
+	e.start()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(e.work.got()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	got := e.work.got()
+	if len(got) != 2 || !slices.Equal(got[1].env.To, odd.To) {
+		t.Errorf("sent %+v, want good.eml then odd.eml to %q", got, odd.To)
 	}
 }

@@ -148,6 +148,10 @@ func writeRecord(dir string, rec *record) error {
 	return nil
 }
 
+// errUnknownState marks a state.json that was read but names no known
+// state: the rest of the record (name, envelope) is good.
+var errUnknownState = errors.New("unknown state")
+
 func readRecord(dir string) (record, error) {
 	var rec record
 	b, err := os.ReadFile(filepath.Join(dir, stateFile))
@@ -163,7 +167,7 @@ func readRecord(dir string) (record, error) {
 	switch rec.State {
 	case StateQueued, StateSending, StateSent, StateFailed:
 	default:
-		return rec, fmt.Errorf("%s: unknown state %q", filepath.Join(dir, stateFile), rec.State)
+		return rec, fmt.Errorf("%s: %w %q", filepath.Join(dir, stateFile), errUnknownState, rec.State)
 	}
 	return rec, nil
 }
@@ -285,6 +289,18 @@ func (o *Outbox) recoverItem(d, id string) (*item, error) {
 	os.Remove(filepath.Join(dir, stateFile+".tmp"))
 	it := &item{id: id, dir: dir, size: st.Size()}
 	rec, err := readRecord(dir)
+	if errors.Is(err, errUnknownState) {
+		// The envelope is good (it holds the Bcc recipients, which the
+		// prepared bytes no longer do): keep it for Retry.
+		o.log.Error("outbox: message in an unknown state, moved to failed/", "dir", dir, "err", err)
+		rec.State = StateFailed
+		rec.Error = oneLine(fmt.Sprintf("mailfs found this message in a state it does not know (%v); mv it back to outbox/ to send it again", err))
+		it.rec = rec
+		if err := writeRecord(dir, &it.rec); err != nil {
+			return nil, err
+		}
+		return it, o.settle(it, d)
+	}
 	if err != nil {
 		// Keep the bytes: the user can read them in failed/ and Retry
 		// (which prepares the message again from them).
