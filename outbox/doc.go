@@ -44,7 +44,8 @@
 //	   ├──────────────────────────────────────────► failed  (invalid message)
 //	   ▼
 //	queued ◄────────── retry: Attempts++, NextAttempt = now + backoff
-//	   │ due                       ▲ temporary error (4xx, network, ctx)
+//	   │ due                       ▲ temporary error (4xx, network, ctx,
+//	   │                           │ or a refused login: remote.ErrAuth)
 //	   ▼                           │
 //	sending ───────────────────────┘
 //	   │  ├──────────────────────────────────────► failed  (error wrapping

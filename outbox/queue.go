@@ -151,6 +151,12 @@ func (o *Outbox) send(ctx context.Context, a *account, it *item) {
 	case err == nil:
 		log.Info("outbox: message sent", "recipients", len(rec.To))
 		o.sent(ctx, a, it)
+	case errors.Is(err, remote.ErrAuth):
+		// The account's credentials, not the message: keep it queued
+		// (the reason shows in its last error) until the password or
+		// token is fixed, however permanent the server's reply.
+		log.Warn("outbox: the server refused the login, will retry", "err", err)
+		o.retryLater(it, err)
 	case errors.Is(err, remote.ErrPermanent):
 		log.Warn("outbox: message rejected, moved to failed/", "err", err)
 		o.fail(it, fmt.Sprintf("rejected: %v", err))

@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -457,6 +458,32 @@ func TestPermanentFailure(t *testing.T) {
 		}
 		if err := e.ob.Retry("a.eml"); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("Retry of a sent message: %v, want ErrNotExist", err)
+		}
+		e.stop()
+	})
+}
+
+// TestAuthFailureKeepsQueued checks that a refused login, permanent as the
+// server's 535 is, keeps the message queued with the reason visible: the
+// account's password is wrong, not the message.
+func TestAuthFailureKeepsQueued(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		e.work.errs = []error{fmt.Errorf("AUTH: server said: 535 5.7.8 bad credentials: %w", errors.Join(remote.ErrAuth, remote.ErrPermanent))}
+		e.start()
+		e.mustCommit("a.eml", "To: bob@x.example\n\nhi\n")
+		synctest.Wait()
+		if f := e.ob.Failed(); len(f) != 0 {
+			t.Fatalf("Failed() = %v, want nothing: a login failure is not the message's", names(f))
+		}
+		q := e.ob.Queued()
+		if len(q) != 1 || !strings.Contains(q[0].LastError, "535") || q[0].Attempts != 1 {
+			t.Fatalf("Queued() = %+v, want a.eml with the 535 as its last error after one attempt", q)
+		}
+		time.Sleep(2 * time.Hour) // past the backoff: the next attempt succeeds
+		synctest.Wait()
+		if got := e.work.got(); len(got) != 1 {
+			t.Errorf("sent %d messages after the login works again, want 1", len(got))
 		}
 		e.stop()
 	})
