@@ -12,6 +12,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"mailfs/remote"
 )
@@ -92,7 +93,7 @@ func Open(dir string, opts *Options) (*Cache, error) {
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistMapType,
 	})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("cache %s is in use by another mailfs (%s): stop it or use another cache dir", dir, lockHolder(dir))
 	}
 	if err != nil {

@@ -236,14 +236,3 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // crlf turns the lines of s into CRLF lines.
 func crlf(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
-
-// headerOf returns the header part of a message.
-func headerOf(msg string) string {
-	if i := strings.Index(msg, "\r\n\r\n"); i >= 0 {
-		return msg[:i+2]
-	}
-	if i := strings.Index(msg, "\n\n"); i >= 0 {
-		return msg[:i+1]
-	}
-	return msg
-}

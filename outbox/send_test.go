@@ -505,7 +505,7 @@ func TestRetryResetsAttempts(t *testing.T) {
 		}
 		synctest.Wait()
 		q := e.ob.Queued()
-		if len(q) != 1 || q[0].Attempts != 1 || q[0].NextAttempt.Sub(time.Now()) > 33*time.Second {
+		if len(q) != 1 || q[0].Attempts != 1 || time.Until(q[0].NextAttempt) > 33*time.Second {
 			t.Fatalf("Queued() = %+v, want attempts counted from 0 again", q)
 		}
 		e.stop()

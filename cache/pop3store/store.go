@@ -14,6 +14,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"mailfs/cache"
 	"mailfs/remote"
@@ -92,7 +93,7 @@ func Open(opts *Options) (*Store, error) {
 	}
 	dbPath := filepath.Join(o.Dir, dbName)
 	db, err := bolt.Open(dbPath, 0o600, &bolt.Options{Timeout: lockTimeout})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("pop3 store %s of account %s is in use by another mailfs: stop it first", o.Dir, o.Account)
 	}
 	if err != nil {

@@ -15,9 +15,6 @@ import (
 	"mailfs/remote"
 )
 
-// errSASLCancelled is returned when the client cancelled a SASL exchange.
-var errSASLCancelled = errors.New("SASL exchange cancelled by the client")
-
 // login authenticates the session with the configured mechanism and
 // returns the name of what it used, for the log.
 func (s *session) login(ctx context.Context) (string, error) {

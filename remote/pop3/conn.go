@@ -62,9 +62,6 @@ func (c *conn) fail(err error) {
 // connection, nil otherwise.
 func (c *conn) watch(ctx context.Context) (stop func() error) { return c.w.watch(ctx) }
 
-// reader is the buffered reader every byte from the server passes through.
-func (c *conn) reader() *bufio.Reader { return c.w.r }
-
 // single runs fn, one go-pop3 call that sends the command line and reads
 // its one-line reply, and returns that reply line as the wire delivered it
 // to go-pop3 (without its line ending). go-pop3's own verdict on the reply
