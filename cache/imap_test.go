@@ -29,11 +29,11 @@ func TestWithIMAPServer(t *testing.T) {
 		}
 		bodies = append(bodies, msg)
 	}
-	store := imap.New(&imap.Options{
+	store := imap.New(&imap.Options{Server: remote.Server{
 		Host: srv.Host(), Port: srv.Port(), TLS: remote.TLSNone, Username: srv.Username,
 		Password:    func(context.Context) (string, error) { return srv.Password, nil },
 		DialTimeout: 5 * time.Second, CommandTimeout: 10 * time.Second,
-	})
+	}})
 	t.Cleanup(func() { store.Close() })
 
 	dir := t.TempDir()

@@ -24,10 +24,10 @@ func stackEnv(b *testing.B, n int) (*remotetest.IMAP, *imap.Store) {
 			b.Fatal(err)
 		}
 	}
-	store := imap.New(&imap.Options{
+	store := imap.New(&imap.Options{Server: remote.Server{
 		Host: srv.Host(), Port: srv.Port(), TLS: remote.TLSNone, Username: srv.Username,
 		Password: func(context.Context) (string, error) { return srv.Password, nil },
-	})
+	}})
 	b.Cleanup(func() { store.Close() })
 	return srv, store
 }

@@ -71,7 +71,7 @@ func BenchmarkSend100(b *testing.B) {
 	})
 
 	b.Run("mailfs", func(b *testing.B) {
-		sender := smtp.New(&smtp.Options{Account: "bench", Host: p.Host, Port: p.Port, TLS: remote.TLSNone})
+		sender := smtp.New(&smtp.Options{Server: remote.Server{Account: "bench", Host: p.Host, Port: p.Port, TLS: remote.TLSNone}})
 		defer sender.Close()
 		o, err := outbox.Open(&outbox.Options{
 			Dir: b.TempDir(),

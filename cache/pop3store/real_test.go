@@ -22,13 +22,13 @@ type realEnv struct {
 func newRealEnv(t *testing.T, leave bool) *realEnv {
 	t.Helper()
 	srv := remotetest.NewPOP3(t, &remotetest.POP3Options{TLS: remotetest.TLSImplicit})
-	client := pop3.New(&pop3.Options{
+	client := pop3.New(&pop3.Options{Server: remote.Server{
 		Account: "real", Host: srv.Host(), Port: srv.Port(), TLS: remote.TLSImplicit,
 		TLSConfig:   &tls.Config{RootCAs: srv.CA.Pool},
 		Username:    srv.Username,
 		Password:    func(context.Context) (string, error) { return srv.Password, nil },
 		DialTimeout: 5 * time.Second, CommandTimeout: 10 * time.Second,
-	})
+	}})
 	e := &env{t: t, dir: filepath.Join(t.TempDir(), "store"), clock: newClock(), leave: leave}
 	s, err := Open(&Options{
 		Dir: e.dir, Account: "real", Downloader: client, LeaveOnServer: leave,

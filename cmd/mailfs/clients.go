@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"fmt"
 	"log/slog"
 
@@ -12,62 +11,51 @@ import (
 	"mailfs/remote/smtp"
 )
 
-// serverTLS returns how to secure the connection to s, the server of
-// account a for protocol proto ("imap", "pop3", "smtp"): the TLS mode and
-// the TLS settings (the CA file read, if any).
-func serverTLS(a *config.Account, proto string, s *config.Server) (remote.TLSMode, *tls.Config, error) {
+// remoteServer builds the remote.Server of account a for protocol proto
+// ("imap", "pop3", "smtp") from s, its server in the config: address,
+// TLS mode and settings (the CA file read, if any), login and secrets.
+func remoteServer(a *config.Account, proto string, s *config.Server, log *slog.Logger) (remote.Server, error) {
 	tlsConfig, err := s.TLSConfig()
 	if err != nil {
-		return 0, nil, fmt.Errorf("account %q: %s: %w", a.Name, proto, err)
+		return remote.Server{}, fmt.Errorf("account %q: %s: %w", a.Name, proto, err)
 	}
+	mode := remote.TLSImplicit
 	switch s.TLS {
 	case config.TLSStartTLS:
-		return remote.TLSStartTLS, tlsConfig, nil
+		mode = remote.TLSStartTLS
 	case config.TLSNone:
-		return remote.TLSNone, tlsConfig, nil
+		mode = remote.TLSNone
 	}
-	return remote.TLSImplicit, tlsConfig, nil
+	return remote.Server{
+		Account: a.Name, Logger: log,
+		Host: s.Host, Port: s.Port, TLS: mode, TLSConfig: tlsConfig,
+		Username: s.Username, Auth: s.Auth, Password: s.Secret, Token: s.TokenSecret,
+	}, nil
 }
 
 // newIMAPStore builds the IMAP client of one account from its config.
 func newIMAPStore(a *config.Account, log *slog.Logger) (*imap.Store, error) {
-	s := &a.IMAP.Server
-	mode, tlsConfig, err := serverTLS(a, "imap", s)
+	srv, err := remoteServer(a, "imap", &a.IMAP.Server, log)
 	if err != nil {
 		return nil, err
 	}
-	return imap.New(&imap.Options{
-		Account: a.Name, Logger: log,
-		Host: s.Host, Port: s.Port, TLS: mode, TLSConfig: tlsConfig,
-		Username: s.Username, Auth: s.Auth, Password: s.Secret, Token: s.TokenSecret,
-		MaxConns: a.IMAP.MaxConnections,
-	}), nil
+	return imap.New(&imap.Options{Server: srv, MaxConns: a.IMAP.MaxConnections}), nil
 }
 
 // newPOP3Client builds the POP3 client of one account from its config.
 func newPOP3Client(a *config.Account, log *slog.Logger) (*pop3.Client, error) {
-	s := &a.POP3.Server
-	mode, tlsConfig, err := serverTLS(a, "pop3", s)
+	srv, err := remoteServer(a, "pop3", &a.POP3.Server, log)
 	if err != nil {
 		return nil, err
 	}
-	return pop3.New(&pop3.Options{
-		Account: a.Name, Logger: log,
-		Host: s.Host, Port: s.Port, TLS: mode, TLSConfig: tlsConfig,
-		Username: s.Username, Auth: s.Auth, Password: s.Secret, Token: s.TokenSecret,
-	}), nil
+	return pop3.New(&pop3.Options{Server: srv}), nil
 }
 
 // newSMTPSender builds the SMTP sender of one account from its config.
 func newSMTPSender(a *config.Account, log *slog.Logger) (*smtp.Sender, error) {
-	s := &a.SMTP.Server
-	mode, tlsConfig, err := serverTLS(a, "smtp", s)
+	srv, err := remoteServer(a, "smtp", &a.SMTP.Server, log)
 	if err != nil {
 		return nil, err
 	}
-	return smtp.New(&smtp.Options{
-		Account: a.Name, Logger: log,
-		Host: s.Host, Port: s.Port, TLS: mode, TLSConfig: tlsConfig,
-		Username: s.Username, Auth: s.Auth, Password: s.Secret, Token: s.TokenSecret,
-	}), nil
+	return smtp.New(&smtp.Options{Server: srv}), nil
 }

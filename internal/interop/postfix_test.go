@@ -32,7 +32,7 @@ const deliveryTimeout = 30 * time.Second
 // otherwise.
 func newSender(t *testing.T, p *Postfix, user, password string) *smtp.Sender {
 	t.Helper()
-	o := &smtp.Options{Host: p.Host, Port: p.Port, TLS: remote.TLSNone, CommandTimeout: 30 * time.Second, Username: user}
+	o := &smtp.Options{Server: remote.Server{Host: p.Host, Port: p.Port, TLS: remote.TLSNone, CommandTimeout: 30 * time.Second, Username: user}}
 	if password != "" {
 		o.Password = func(context.Context) (string, error) { return password, nil }
 	}

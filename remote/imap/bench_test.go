@@ -40,10 +40,10 @@ func BenchmarkMessages10k(b *testing.B) {
 	runtime.ReadMemStats(&before)
 	b.ResetTimer()
 	for b.Loop() {
-		s := New(&Options{
+		s := New(&Options{Server: remote.Server{
 			Host: srv.Host(), Port: srv.Port(), TLS: remote.TLSNone, Username: srv.Username,
 			Password: func(context.Context) (string, error) { return srv.Password, nil },
-		})
+		}})
 		count := 0
 		err := s.Messages(context.Background(), "INBOX", uv, 1, func(remote.MessageInfo) error {
 			count++

@@ -90,11 +90,11 @@ func silentHandler(*bufio.Writer, string, string) {}
 
 func TestWatchdogSilentAfterGreeting(t *testing.T) {
 	f := newFakeServer(t, "* OK fake ready", silentHandler)
-	s := New(&Options{
+	s := New(&Options{Server: remote.Server{
 		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
 		Password:       func(context.Context) (string, error) { return "p", nil },
 		CommandTimeout: 150 * time.Millisecond,
-	})
+	}})
 	defer s.Close()
 	start := time.Now()
 	_, err := s.Check(context.Background())
@@ -111,11 +111,11 @@ func TestWatchdogSilentAfterGreeting(t *testing.T) {
 
 func TestWatchdogSilentDuringCommand(t *testing.T) {
 	f := newFakeServer(t, "* OK fake ready", loginHandler(silentHandler))
-	s := New(&Options{
+	s := New(&Options{Server: remote.Server{
 		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
 		Password:       func(context.Context) (string, error) { return "p", nil },
 		CommandTimeout: 150 * time.Millisecond,
-	})
+	}})
 	defer s.Close()
 	_, err := s.Mailboxes(context.Background())
 	if !errors.Is(err, remote.ErrUnavailable) || !strings.Contains(err.Error(), "LIST") {
@@ -125,11 +125,11 @@ func TestWatchdogSilentDuringCommand(t *testing.T) {
 
 func TestWatchdogNoGreeting(t *testing.T) {
 	f := newFakeServer(t, "", silentHandler)
-	s := New(&Options{
+	s := New(&Options{Server: remote.Server{
 		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
 		Password:    func(context.Context) (string, error) { return "p", nil },
 		DialTimeout: 150 * time.Millisecond,
-	})
+	}})
 	defer s.Close()
 	_, err := s.Check(context.Background())
 	if !errors.Is(err, remote.ErrUnavailable) || !strings.Contains(err.Error(), "greeting") {
@@ -139,11 +139,11 @@ func TestWatchdogNoGreeting(t *testing.T) {
 
 func TestWatchdogContextCanceled(t *testing.T) {
 	f := newFakeServer(t, "* OK fake ready", loginHandler(silentHandler))
-	s := New(&Options{
+	s := New(&Options{Server: remote.Server{
 		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
 		Password:       func(context.Context) (string, error) { return "p", nil },
 		CommandTimeout: time.Hour,
-	})
+	}})
 	defer s.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -174,11 +174,11 @@ func TestFetchUIDAfterBody(t *testing.T) {
 			fmt.Fprintf(w, "%s BAD unexpected\r\n", tag)
 		}
 	}))
-	s := New(&Options{
+	s := New(&Options{Server: remote.Server{
 		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
 		Password:       func(context.Context) (string, error) { return "p", nil },
 		CommandTimeout: 5 * time.Second,
-	})
+	}})
 	defer s.Close()
 	got := map[uint32]string{}
 	err := s.Fetch(context.Background(), "INBOX", 42, []uint32{7, 8, 9}, func(uid uint32, r io.Reader) error {
@@ -264,11 +264,11 @@ func TestFetchConnectionClosedMidLiteral(t *testing.T) {
 			fmt.Fprintf(w, "%s BAD unexpected\r\n", tag)
 		}
 	}))
-	s := New(&Options{
+	s := New(&Options{Server: remote.Server{
 		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
 		Password:       func(context.Context) (string, error) { return "p", nil },
 		CommandTimeout: 5 * time.Second,
-	})
+	}})
 	defer s.Close()
 	var got []byte
 	var readErr error

@@ -19,7 +19,7 @@ import (
 // text (or TLS when the server has a CA); edit changes the options.
 func testStore(t testing.TB, srv *remotetest.IMAP, edit func(*Options)) *Store {
 	t.Helper()
-	opts := &Options{
+	opts := &Options{Server: remote.Server{
 		Host:           srv.Host(),
 		Port:           srv.Port(),
 		TLS:            remote.TLSNone,
@@ -28,7 +28,7 @@ func testStore(t testing.TB, srv *remotetest.IMAP, edit func(*Options)) *Store {
 		Account:        "test",
 		DialTimeout:    5 * time.Second,
 		CommandTimeout: 10 * time.Second,
-	}
+	}}
 	if edit != nil {
 		edit(opts)
 	}

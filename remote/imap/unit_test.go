@@ -77,12 +77,12 @@ func TestServerErrKind(t *testing.T) {
 }
 
 func TestOptionsDefaults(t *testing.T) {
-	o := (&Options{Host: "h", Username: "u"}).withDefaults()
+	o := (&Options{Server: remote.Server{Host: "h", Username: "u"}}).withDefaults()
 	if o.Port != 993 || o.Auth != "plain" || o.MaxConns != 4 || o.DialTimeout != 15*time.Second ||
 		o.CommandTimeout != 60*time.Second || o.Logger == nil || o.Account != "u@h" {
 		t.Errorf("got %+v, want the documented defaults", o)
 	}
-	if p := (&Options{TLS: remote.TLSStartTLS}).withDefaults().Port; p != 143 {
+	if p := (&Options{Server: remote.Server{TLS: remote.TLSStartTLS}}).withDefaults().Port; p != 143 {
 		t.Errorf("STARTTLS port: got %d, want 143", p)
 	}
 }
@@ -103,10 +103,10 @@ func listingServer(t *testing.T, fetchLines ...string) *Store {
 			fmt.Fprintf(w, "%s BAD unexpected\r\n", tag)
 		}
 	}))
-	s := New(&Options{
+	s := New(&Options{Server: remote.Server{
 		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
 		Password: func(context.Context) (string, error) { return "p", nil },
-	})
+	}})
 	t.Cleanup(func() { s.Close() })
 	return s
 }

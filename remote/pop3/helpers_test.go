@@ -18,7 +18,7 @@ import (
 // edit adjusts the options before New.
 func clientFor(t *testing.T, srv *remotetest.POP3, tlsMode remote.TLSMode, edit func(*Options)) *Client {
 	t.Helper()
-	o := &Options{
+	o := &Options{Server: remote.Server{
 		Account:        "test",
 		Host:           srv.Host(),
 		Port:           srv.Port(),
@@ -27,7 +27,7 @@ func clientFor(t *testing.T, srv *remotetest.POP3, tlsMode remote.TLSMode, edit 
 		Password:       func(context.Context) (string, error) { return srv.Password, nil },
 		DialTimeout:    5 * time.Second,
 		CommandTimeout: 10 * time.Second,
-	}
+	}}
 	if srv.CA != nil {
 		o.TLSConfig = &tls.Config{RootCAs: srv.CA.Pool}
 	}
@@ -128,7 +128,7 @@ func loggedIn(f *fakeConn) {
 
 // fakeClient returns a client for a fake server in plain text.
 func fakeClient(host string, port int, edit func(*Options)) *Client {
-	o := &Options{
+	o := &Options{Server: remote.Server{
 		Account:        "fake",
 		Host:           host,
 		Port:           port,
@@ -137,7 +137,7 @@ func fakeClient(host string, port int, edit func(*Options)) *Client {
 		Password:       func(context.Context) (string, error) { return "s3cret-pw", nil },
 		DialTimeout:    5 * time.Second,
 		CommandTimeout: 10 * time.Second,
-	}
+	}}
 	if edit != nil {
 		edit(o)
 	}

@@ -48,7 +48,7 @@ func TestDovecotInterop(t *testing.T) {
 		{"implicit TLS", d.POP3SPort, remote.TLSImplicit},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := New(&Options{
+			c := New(&Options{Server: remote.Server{
 				Account:        "dovecot",
 				Host:           d.Host,
 				Port:           tc.port,
@@ -58,7 +58,7 @@ func TestDovecotInterop(t *testing.T) {
 				Password:       func(context.Context) (string, error) { return pass, nil },
 				DialTimeout:    10 * time.Second,
 				CommandTimeout: 30 * time.Second,
-			})
+			}})
 			caps, count, _, err := c.Check(context.Background())
 			if err != nil {
 				t.Fatalf("Check: %v", err)
@@ -96,12 +96,12 @@ func TestDovecotInterop(t *testing.T) {
 	}
 
 	t.Run("wrong password", func(t *testing.T) {
-		c := New(&Options{
+		c := New(&Options{Server: remote.Server{
 			Host: d.Host, Port: d.POP3SPort, TLS: remote.TLSImplicit,
 			TLSConfig: &tls.Config{RootCAs: d.CA.Pool},
 			Username:  user,
 			Password:  func(context.Context) (string, error) { return "not-" + pass, nil },
-		})
+		}})
 		_, err := c.Connect(context.Background())
 		if !errIs(err, remote.ErrAuth) || strings.Contains(err.Error(), "not-"+pass) {
 			t.Fatalf("got %v, want ErrAuth without the password", err)
@@ -109,12 +109,12 @@ func TestDovecotInterop(t *testing.T) {
 	})
 
 	t.Run("delete", func(t *testing.T) {
-		c := New(&Options{
+		c := New(&Options{Server: remote.Server{
 			Host: d.Host, Port: d.POP3SPort, TLS: remote.TLSImplicit,
 			TLSConfig: &tls.Config{RootCAs: d.CA.Pool},
 			Username:  user,
 			Password:  func(context.Context) (string, error) { return pass, nil },
-		})
+		}})
 		s := connect(t, c)
 		if err := s.Delete(context.Background(), 1); err != nil {
 			t.Fatal(err)

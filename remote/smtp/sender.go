@@ -19,45 +19,26 @@ import (
 )
 
 // Options configures a Sender. Host is required; every other field has a
-// default.
+// default:
+//
+//   - Port: 465 for remote.TLSImplicit, 587 for remote.TLSStartTLS, 25 for
+//     remote.TLSNone.
+//   - Username: empty means no authentication.
+//   - Auth: "plain" (AUTH PLAIN, or LOGIN when the server offers only
+//     LOGIN); the others are "login", "xoauth2" and "oauthbearer".
+//   - DialTimeout: 30s, for the TCP connect.
+//   - CommandTimeout: 2m, for the wait for each reply and for each write
+//     while DATA streams. The reply to the final dot of DATA may take up
+//     to max(CommandTimeout, 10m), as RFC 5321 4.5.3.2.6 asks.
+//
+// Account names the account in log records, which carry it as an
+// "account" attribute.
 type Options struct {
-	// Account names the account in log records.
-	Account string
-	// Host is the server's host name or IP address.
-	Host string
-	// Port is the server's port; default 465 for remote.TLSImplicit, 587
-	// for remote.TLSStartTLS, 25 for remote.TLSNone.
-	Port int
-	// TLS selects implicit TLS, STARTTLS or plain text.
-	TLS remote.TLSMode
-	// TLSConfig is the client TLS configuration, such as a RootCAs pool
-	// from tls_ca_file; nil means the system roots. ServerName defaults to
-	// Host.
-	TLSConfig *tls.Config
-	// Username to authenticate as; empty means no authentication.
-	Username string
-	// Password returns the password for PLAIN and LOGIN. It is called on
-	// every login, so a secret command may rotate it.
-	Password func(ctx context.Context) (string, error)
-	// Auth is the mechanism: "plain" (the default: AUTH PLAIN, or LOGIN
-	// when the server offers only LOGIN), "login", "xoauth2" or
-	// "oauthbearer".
-	Auth string
-	// Token returns the OAuth 2 access token for XOAUTH2 and OAUTHBEARER.
-	Token func(ctx context.Context) (string, error)
-	// DialTimeout bounds the TCP connect; default 30s.
-	DialTimeout time.Duration
-	// CommandTimeout bounds the wait for each reply and for each write
-	// while DATA streams; default 2m. The reply to the final dot of DATA
-	// may take up to max(CommandTimeout, 10m), as RFC 5321 4.5.3.2.6 asks.
-	CommandTimeout time.Duration
+	remote.Server
 	// IdleTimeout is how long the connection is kept after a message for
 	// the next one of a burst; default 30s, negative closes it after
 	// every message.
 	IdleTimeout time.Duration
-	// Logger receives log records with an "account" attribute; nil
-	// discards them.
-	Logger *slog.Logger
 	// LocalName is the name given in EHLO; default "localhost", which
 	// reveals nothing about the client.
 	LocalName string
@@ -98,38 +79,30 @@ type session struct {
 // on the first Send.
 func New(opts *Options) *Sender {
 	o := *opts
-	if o.Port == 0 {
-		switch o.TLS {
-		case remote.TLSStartTLS:
-			o.Port = 587
-		case remote.TLSNone:
-			o.Port = 25
-		default:
-			o.Port = 465
-		}
-	}
-	if o.DialTimeout <= 0 {
-		o.DialTimeout = 30 * time.Second
-	}
-	if o.CommandTimeout <= 0 {
-		o.CommandTimeout = 2 * time.Minute
-	}
+	o.Server = o.WithDefaults(defaultPort, 30*time.Second, 2*time.Minute)
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = 30 * time.Second
 	}
 	if o.LocalName == "" {
 		o.LocalName = "localhost"
 	}
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	return &Sender{
 		opts: o,
 		addr: net.JoinHostPort(o.Host, strconv.Itoa(o.Port)),
-		log:  log.With("account", o.Account, "server", net.JoinHostPort(o.Host, strconv.Itoa(o.Port))),
+		log:  o.Logger.With("account", o.Account, "server", net.JoinHostPort(o.Host, strconv.Itoa(o.Port))),
 		sem:  make(chan struct{}, 1),
 	}
+}
+
+// defaultPort is the SMTP port for a TLS mode.
+func defaultPort(mode remote.TLSMode) int {
+	switch mode {
+	case remote.TLSStartTLS:
+		return 587
+	case remote.TLSNone:
+		return 25
+	}
+	return 465
 }
 
 // Send transmits msg to env's recipients. See remote.Sender.

@@ -24,7 +24,7 @@ import (
 // otherwise, closed in t.Cleanup.
 func newSender(t *testing.T, srv *remotetest.SMTP, mutate func(*Options)) *Sender {
 	t.Helper()
-	o := &Options{Account: "test", Host: srv.Host(), Port: srv.Port(), TLS: remote.TLSNone, CommandTimeout: 10 * time.Second}
+	o := &Options{Server: remote.Server{Account: "test", Host: srv.Host(), Port: srv.Port(), TLS: remote.TLSNone, CommandTimeout: 10 * time.Second}}
 	if mutate != nil {
 		mutate(o)
 	}
@@ -643,7 +643,7 @@ func TestCancelSilentServer(t *testing.T) {
 		}
 	}()
 	addr := ln.Addr().(*net.TCPAddr)
-	s := New(&Options{Host: "127.0.0.1", Port: addr.Port, TLS: remote.TLSNone})
+	s := New(&Options{Server: remote.Server{Host: "127.0.0.1", Port: addr.Port, TLS: remote.TLSNone}})
 	defer s.Close()
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(50*time.Millisecond, cancel)
