@@ -106,5 +106,5 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	mountpoint := pos[0]
 	fmt.Fprintf(stdout, "mailfs demo: IMAP %s, SMTP %s, POP3 %s on loopback; mounting at %s\n", imapSrv.Addr, smtpSrv.Addr, popSrv.Addr, mountpoint)
 	fmt.Fprintf(stdout, "try:  ls %[1]s/demo/INBOX   grep -rli invoice %[1]s   cp msg.eml %[1]s/outbox/   (Ctrl-C to unmount)\n", mountpoint)
-	return serve(ctx, mountpoint, true, st, &fs.Options{Logger: log}, log)
+	return serve(ctx, mountpoint, true, st, &fs.Options{Logger: log, Debug: f.verbose && os.Getenv("MAILFS_FUSE_DEBUG") != ""}, log)
 }
