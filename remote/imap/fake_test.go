@@ -2,11 +2,14 @@ package imap
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"strings"
 	"sync"
 	"testing"
+
+	"mailfs/remote"
 )
 
 // fakeServer is a scripted IMAP server for behaviour the in-process server
@@ -99,4 +102,18 @@ func loginHandler(next func(w *bufio.Writer, tag, cmd string)) func(w *bufio.Wri
 			next(w, tag, cmd)
 		}
 	}
+}
+
+// fakeStore returns a Store logged in to f as user "u", closed in
+// t.Cleanup; edit sets the timeouts a test needs.
+func fakeStore(t *testing.T, f *fakeServer, edit func(*remote.Server)) *Store {
+	t.Helper()
+	srv := remote.Server{
+		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
+		Password: func(context.Context) (string, error) { return "p", nil },
+	}
+	edit(&srv)
+	s := New(&Options{Server: srv})
+	t.Cleanup(func() { s.Close() })
+	return s
 }

@@ -90,12 +90,7 @@ func silentHandler(*bufio.Writer, string, string) {}
 
 func TestWatchdogSilentAfterGreeting(t *testing.T) {
 	f := newFakeServer(t, "* OK fake ready", silentHandler)
-	s := New(&Options{Server: remote.Server{
-		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
-		Password:       func(context.Context) (string, error) { return "p", nil },
-		CommandTimeout: 150 * time.Millisecond,
-	}})
-	defer s.Close()
+	s := fakeStore(t, f, func(o *remote.Server) { o.CommandTimeout = 150 * time.Millisecond })
 	start := time.Now()
 	_, err := s.Check(context.Background())
 	if !errors.Is(err, remote.ErrUnavailable) {
@@ -111,12 +106,7 @@ func TestWatchdogSilentAfterGreeting(t *testing.T) {
 
 func TestWatchdogSilentDuringCommand(t *testing.T) {
 	f := newFakeServer(t, "* OK fake ready", loginHandler(silentHandler))
-	s := New(&Options{Server: remote.Server{
-		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
-		Password:       func(context.Context) (string, error) { return "p", nil },
-		CommandTimeout: 150 * time.Millisecond,
-	}})
-	defer s.Close()
+	s := fakeStore(t, f, func(o *remote.Server) { o.CommandTimeout = 150 * time.Millisecond })
 	_, err := s.Mailboxes(context.Background())
 	if !errors.Is(err, remote.ErrUnavailable) || !strings.Contains(err.Error(), "LIST") {
 		t.Errorf("got %v, want ErrUnavailable naming LIST", err)
@@ -125,12 +115,7 @@ func TestWatchdogSilentDuringCommand(t *testing.T) {
 
 func TestWatchdogNoGreeting(t *testing.T) {
 	f := newFakeServer(t, "", silentHandler)
-	s := New(&Options{Server: remote.Server{
-		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
-		Password:    func(context.Context) (string, error) { return "p", nil },
-		DialTimeout: 150 * time.Millisecond,
-	}})
-	defer s.Close()
+	s := fakeStore(t, f, func(o *remote.Server) { o.DialTimeout = 150 * time.Millisecond })
 	_, err := s.Check(context.Background())
 	if !errors.Is(err, remote.ErrUnavailable) || !strings.Contains(err.Error(), "greeting") {
 		t.Errorf("got %v, want ErrUnavailable about the greeting", err)
@@ -139,12 +124,7 @@ func TestWatchdogNoGreeting(t *testing.T) {
 
 func TestWatchdogContextCanceled(t *testing.T) {
 	f := newFakeServer(t, "* OK fake ready", loginHandler(silentHandler))
-	s := New(&Options{Server: remote.Server{
-		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
-		Password:       func(context.Context) (string, error) { return "p", nil },
-		CommandTimeout: time.Hour,
-	}})
-	defer s.Close()
+	s := fakeStore(t, f, func(o *remote.Server) { o.CommandTimeout = time.Hour })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_, err := s.Status(ctx, "INBOX")
@@ -174,12 +154,7 @@ func TestFetchUIDAfterBody(t *testing.T) {
 			fmt.Fprintf(w, "%s BAD unexpected\r\n", tag)
 		}
 	}))
-	s := New(&Options{Server: remote.Server{
-		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
-		Password:       func(context.Context) (string, error) { return "p", nil },
-		CommandTimeout: 5 * time.Second,
-	}})
-	defer s.Close()
+	s := fakeStore(t, f, func(o *remote.Server) { o.CommandTimeout = 5 * time.Second })
 	got := map[uint32]string{}
 	err := s.Fetch(context.Background(), "INBOX", 42, []uint32{7, 8, 9}, func(uid uint32, r io.Reader) error {
 		b, err := io.ReadAll(r)
@@ -264,12 +239,7 @@ func TestFetchConnectionClosedMidLiteral(t *testing.T) {
 			fmt.Fprintf(w, "%s BAD unexpected\r\n", tag)
 		}
 	}))
-	s := New(&Options{Server: remote.Server{
-		Host: f.host(), Port: f.port(), TLS: remote.TLSNone, Username: "u", Account: "test",
-		Password:       func(context.Context) (string, error) { return "p", nil },
-		CommandTimeout: 5 * time.Second,
-	}})
-	defer s.Close()
+	s := fakeStore(t, f, func(o *remote.Server) { o.CommandTimeout = 5 * time.Second })
 	var got []byte
 	var readErr error
 	called := false
