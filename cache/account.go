@@ -15,9 +15,11 @@ type Account struct {
 	name  string
 	store remote.Store
 
-	syncs   flightGroup[string, *Listing]           // by mailbox name
-	lists   flightGroup[struct{}, []remote.Mailbox] // the mailbox list
-	fetches flightGroup[bodyKey, struct{}]          // body fetches
+	syncs flightGroup[string, *Listing]           // by mailbox name
+	lists flightGroup[struct{}, []remote.Mailbox] // the mailbox list
+
+	fetchMu sync.Mutex               // guards pending
+	pending map[bodyKey]*pendingBody // bodies being fetched (fetch.go)
 
 	health health
 
@@ -61,6 +63,8 @@ type mailbox struct {
 	// as the next starts, so an older view is never published over a
 	// newer one.
 	syncing chan struct{}
+	// ra is the mailbox's read-ahead state (readahead.go).
+	ra *readAhead
 }
 
 // remoteMessage is short for the listing's element type.
@@ -75,7 +79,7 @@ type snapshot struct {
 
 func newAccount(c *Cache, name string, store remote.Store) *Account {
 	a := &Account{c: c, name: name, store: store, boxes: map[string]*mailbox{}}
-	a.syncs.c, a.lists.c, a.fetches.c = c, c, c
+	a.syncs.c, a.lists.c = c, c
 	return a
 }
 
@@ -88,7 +92,7 @@ func (a *Account) entry(name string) *mailbox {
 	defer a.mu.Unlock()
 	m, ok := a.boxes[name]
 	if !ok {
-		m = &mailbox{name: name, syncing: make(chan struct{}, 1)}
+		m = &mailbox{name: name, syncing: make(chan struct{}, 1), ra: newReadAhead()}
 		a.boxes[name] = m
 	}
 	return m

@@ -14,18 +14,23 @@ import (
 
 // Open returns the body of message uid as a read-only file, fetching it
 // into the cache first when it is not there. A body once fetched is served
-// from disk from then on, across restarts, unless evicted. Concurrent Opens
-// of the same message share one fetch. A message the server no longer has
-// (or whose UIDVALIDITY is gone) gives an error wrapping remote.ErrNotFound;
-// an uncached message while the server is unreachable (or within
-// Options.RetryAfter of a failed contact, without trying again) gives one
-// wrapping remote.ErrUnavailable, and a log line.
+// from disk from then on, across restarts, unless evicted. A miss fetches
+// the bodies likely to be read next along with it, and a reader going
+// through the mailbox in order has them fetched before it asks (see
+// readahead.go); concurrent Opens of a body being fetched wait for that
+// fetch. A message the server no longer has (or whose UIDVALIDITY is gone)
+// gives an error wrapping remote.ErrNotFound; an uncached message while the
+// server is unreachable (or within Options.RetryAfter of a failed contact,
+// without trying again) gives one wrapping remote.ErrUnavailable, and a log
+// line.
 func (a *Account) Open(ctx context.Context, mailbox string, uidValidity, uid uint32) (*os.File, error) {
 	path := a.c.bodyPath(a.name, mailbox, uidValidity, uid)
+	key := bodyKey{mailbox: mailbox, uidValidity: uidValidity, uid: uid}
 	for attempt := 0; ; attempt++ {
 		f, err := os.Open(path)
 		if err == nil {
 			a.c.touch(path)
+			a.readAheadOnHit(key)
 			return f, nil
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -42,15 +47,19 @@ func (a *Account) Open(ctx context.Context, mailbox string, uidValidity, uid uin
 		if err := a.checkListed(m, uidValidity, uid); err != nil {
 			return nil, err
 		}
-		if down, cause := a.down(); down {
-			a.c.log.Warn("message not cached and mail server unreachable", "account", a.name, "mailbox", mailbox, "uid", uid)
-			return nil, fmt.Errorf("fetch %s/%s/%d: %w", a.name, mailbox, uid, cause)
+		p := a.joinPending(key)
+		if p != nil {
+			a.readAheadOnHit(key)
+		} else {
+			if down, cause := a.down(); down {
+				a.c.log.Warn("message not cached and mail server unreachable", "account", a.name, "mailbox", mailbox, "uid", uid)
+				return nil, fmt.Errorf("fetch %s/%s/%d: %w", a.name, mailbox, uid, cause)
+			}
+			if p, err = a.fetchOnMiss(m, key); err != nil {
+				return nil, err
+			}
 		}
-		key := bodyKey{mailbox: mailbox, uidValidity: uidValidity, uid: uid}
-		_, err = a.fetches.do(ctx, key, func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, a.fetch(ctx, m, uidValidity, uid, path)
-		})
-		if err != nil {
+		if err := a.waitBody(ctx, p); err != nil {
 			return nil, err
 		}
 	}
@@ -72,43 +81,112 @@ func (a *Account) checkListed(m *mailbox, uidValidity, uid uint32) error {
 	return nil
 }
 
-// fetch downloads one body into path.
-func (a *Account) fetch(ctx context.Context, m *mailbox, uidValidity, uid uint32, path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("fetch %s/%s/%d: %w", a.name, m.name, uid, err)
+// pendingBody is a body that a batch is fetching. Its done channel is
+// closed when the body is in the cache (err nil) or cannot be had (err).
+type pendingBody struct {
+	done    chan struct{}
+	err     error // set before done is closed
+	waiters int   // Opens waiting for it; guarded by Account.fetchMu
+}
+
+// joinPending returns the pending fetch of key, nil when there is none,
+// counting the caller as a waiter.
+func (a *Account) joinPending(key bodyKey) *pendingBody {
+	a.fetchMu.Lock()
+	defer a.fetchMu.Unlock()
+	p := a.pending[key]
+	if p != nil {
+		p.waiters++
 	}
-	var got bool
-	var size int64
-	err := a.store.Fetch(ctx, m.name, uidValidity, []uint32{uid}, func(u uint32, body io.Reader) error {
-		if u != uid || got {
-			return nil
+	return p
+}
+
+// waitBody waits until the fetch p has ended and returns its error.
+func (a *Account) waitBody(ctx context.Context, p *pendingBody) error {
+	defer func() {
+		a.fetchMu.Lock()
+		p.waiters--
+		a.fetchMu.Unlock()
+	}()
+	select {
+	case <-p.done:
+		return p.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// fetchOnMiss starts the fetch of a body that is neither cached nor
+// pending, with the read-ahead the listing allows, and returns the pending
+// fetch of key with the caller counted as its waiter.
+func (a *Account) fetchOnMiss(m *mailbox, key bodyKey) (*pendingBody, error) {
+	uids := []uint32{key.uid}
+	if l := m.snap.Load().listing; l != nil && l.UIDValidity == key.uidValidity {
+		if p, ok := l.index(key.uid); ok {
+			uids = a.batchUIDs(m.name, key.uid, l, m.ra.onMiss(p, len(l.Messages)))
 		}
-		n, err := a.c.writeBody(path, body)
-		if err != nil {
-			return err
+	}
+	p, err := a.startFetch(m, key.uidValidity, uids, key.uid, nil)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s/%s/%d: %w", a.name, m.name, key.uid, err)
+	}
+	return p, nil
+}
+
+// readAheadOnHit tells the read-ahead of key's mailbox that key was opened
+// without a miss, and starts the next batch when a reader in sequence
+// nears the end of what was requested.
+func (a *Account) readAheadOnHit(key bodyKey) {
+	m := a.entry(key.mailbox)
+	snap := m.snap.Load()
+	if snap == nil || snap.listing == nil || snap.listing.UIDValidity != key.uidValidity {
+		return
+	}
+	l := snap.listing
+	p, ok := l.index(key.uid)
+	if !ok {
+		return
+	}
+	s, ok := m.ra.onHit(p, len(l.Messages))
+	if !ok {
+		return
+	}
+	if down, _ := a.down(); down {
+		m.ra.done()
+		return
+	}
+	uids := a.batchUIDs(m.name, 0, l, s)
+	if _, err := a.startFetch(m, key.uidValidity, uids, 0, m.ra.done); err != nil {
+		m.ra.done()
+	}
+}
+
+// batchUIDs returns the UIDs of the listing positions s whose bodies are
+// not cached, within the read-ahead's byte budget; demand (0 for none) is
+// always included.
+func (a *Account) batchUIDs(mailbox string, demand uint32, l *Listing, s span) []uint32 {
+	budget := int64(raMaxBytes)
+	if a.c.bodies != nil {
+		budget = min(budget, a.c.bodies.max/8)
+	}
+	var uids []uint32
+	var bytes int64
+	for _, mi := range l.Messages[s.from:s.to] {
+		if mi.UID == demand {
+			uids = append(uids, mi.UID)
+			bytes += mi.Size
+			continue
 		}
-		got, size = true, n
-		return nil
-	})
-	switch {
-	case err == nil:
-	case a.noteErr(m.name, err):
-		a.c.log.Warn("message not cached and mail server unreachable", "account", a.name, "mailbox", m.name, "uid", uid, "err", err)
-		return fmt.Errorf("fetch %s/%s/%d: %w", a.name, m.name, uid, err)
-	case errors.Is(err, remote.ErrUIDValidity):
-		m.stale.Store(true)
-		return fmt.Errorf("fetch %s/%s/%d: %w: %w", a.name, m.name, uid, remote.ErrNotFound, err)
-	default:
-		return fmt.Errorf("fetch %s/%s/%d: %w", a.name, m.name, uid, err)
+		if bytes+mi.Size > budget {
+			break
+		}
+		if _, err := os.Stat(a.c.bodyPath(a.name, mailbox, l.UIDValidity, mi.UID)); err == nil {
+			continue
+		}
+		uids = append(uids, mi.UID)
+		bytes += mi.Size
 	}
-	a.noteOK()
-	if !got {
-		// The listing is out of date: have the next List find out.
-		m.stale.Store(true)
-		return fmt.Errorf("fetch %s/%s/%d: %w", a.name, m.name, uid, remote.ErrNotFound)
-	}
-	a.fixSize(m, uidValidity, uid, size)
-	return nil
+	return uids
 }
 
 // writeBody writes body to a temporary file beside path, syncs it and

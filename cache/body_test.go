@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -59,7 +60,7 @@ func TestConcurrentOpenFetchesOnce(t *testing.T) {
 			bodies[i], errs[i] = io.ReadAll(f)
 		})
 	}
-	waitWaiters(t, &e.a.fetches, bodyKey{"INBOX", l.UIDValidity, uid}, n)
+	waitBodyWaiters(t, e.a, bodyKey{"INBOX", l.UIDValidity, uid}, n)
 	close(gate)
 	wg.Wait()
 	want := e.store.body("INBOX", uid)
@@ -160,5 +161,26 @@ func TestEvictionByMaxSize(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("bodies kept with room for one: got %d", n)
+	}
+}
+
+// waitBodyWaiters waits until n Opens wait for the pending fetch of key.
+func waitBodyWaiters(t *testing.T, a *Account, key bodyKey, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		a.fetchMu.Lock()
+		got := 0
+		if p := a.pending[key]; p != nil {
+			got = p.waiters
+		}
+		a.fetchMu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiters of %v: got %d, want %d", key, got, n)
+		}
+		runtime.Gosched()
 	}
 }

@@ -26,6 +26,11 @@ type fakeStore struct {
 	entered    chan string       // when set, receives the method name on entry
 	onMessage  func(mbox string) // called (without mu) at the start of Messages
 	afterFlags func()            // called (without mu) when Flags has its answer
+	// cutAfter, when > 0, makes the next Fetch deliver that many bodies
+	// whole, then the start of the next one, and fail as a broken
+	// connection does.
+	cutAfter int
+	fetched  []uint32 // UIDs of every body Fetch delivered whole
 }
 
 type fakeBox struct {
@@ -283,16 +288,34 @@ func (f *fakeStore) Fetch(ctx context.Context, mbox string, uidValidity uint32, 
 			bodies[m.info.UID] = m.body
 		}
 	}
+	cut := f.cutAfter
+	f.cutAfter = 0
 	f.mu.Unlock()
 	for _, uid := range uids {
-		if body, ok := bodies[uid]; ok {
-			if err := fn(uid, bytes.NewReader(body)); err != nil {
-				return err
-			}
+		body, ok := bodies[uid]
+		if !ok {
+			continue
 		}
+		if cut == 1 {
+			short := io.MultiReader(bytes.NewReader(body[:len(body)/2]), errReader{io.ErrUnexpectedEOF})
+			err := fn(uid, short)
+			return fmt.Errorf("fetch %s: connection reset mid-body (callback: %v): %w", mbox, err, remote.ErrUnavailable)
+		}
+		cut--
+		if err := fn(uid, bytes.NewReader(body)); err != nil {
+			return err
+		}
+		f.mu.Lock()
+		f.fetched = append(f.fetched, uid)
+		f.mu.Unlock()
 	}
 	return nil
 }
+
+// errReader fails every read with its error.
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 func (f *fakeStore) body(mbox string, uid uint32) []byte {
 	f.mu.Lock()

@@ -18,12 +18,17 @@ type Listing struct {
 
 // Find returns the message with the given UID.
 func (l *Listing) Find(uid uint32) (remote.MessageInfo, bool) {
-	if l == nil {
-		return remote.MessageInfo{}, false
-	}
-	i := sort.Search(len(l.Messages), func(i int) bool { return l.Messages[i].UID >= uid })
-	if i < len(l.Messages) && l.Messages[i].UID == uid {
+	if i, ok := l.index(uid); ok {
 		return l.Messages[i], true
 	}
 	return remote.MessageInfo{}, false
+}
+
+// index returns the position of the message with the given UID.
+func (l *Listing) index(uid uint32) (int, bool) {
+	if l == nil {
+		return 0, false
+	}
+	i := sort.Search(len(l.Messages), func(i int) bool { return l.Messages[i].UID >= uid })
+	return i, i < len(l.Messages) && l.Messages[i].UID == uid
 }

@@ -1,0 +1,150 @@
+package cache
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"testing"
+)
+
+// The window grows while a reader goes through the listing in order and
+// starts over after a jump; batches start before the reader gets there.
+func TestReadAheadWindow(t *testing.T) {
+	const n = 10000
+	r := newReadAhead()
+	if got, want := r.onMiss(100, n), (span{100, 100 + raInitial}); got != want {
+		t.Fatalf("first miss: got %v, want %v", got, want)
+	}
+	// In sequence: nothing new until within half a window of the frontier.
+	for p := 101; p < 104; p++ {
+		if s, ok := r.onHit(p, n); ok {
+			t.Fatalf("hit at %d: started %v, want nothing yet", p, s)
+		}
+	}
+	s, ok := r.onHit(104, n)
+	if want := (span{108, 108 + 2*raInitial}); !ok || s != want {
+		t.Fatalf("hit at 104: got %v %v, want %v", s, ok, want)
+	}
+	// A second batch may run beside it, a third may not.
+	for p := 105; p <= 116; p++ {
+		if s, ok = r.onHit(p, n); ok {
+			break
+		}
+	}
+	if want := (span{124, 124 + 4*raInitial}); !ok || s != want {
+		t.Fatalf("second batch: got %v %v, want %v", s, ok, want)
+	}
+	for p := 117; p < 156; p++ {
+		if s, ok := r.onHit(p, n); ok {
+			t.Fatalf("hit at %d with %d batches running: started %v", p, raInFlight, s)
+		}
+	}
+	r.done()
+	if s, ok = r.onHit(156, n); !ok || s.from != 156 || s.to-s.from != 8*raInitial {
+		t.Fatalf("after a batch ended: got %v %v, want 64 from 156", s, ok)
+	}
+	// A jump starts over with a small window, and so does a reader out of
+	// sequence.
+	if got, want := r.onMiss(5000, n), (span{5000, 5000 + raInitial}); got != want {
+		t.Errorf("miss after a jump: got %v, want %v", got, want)
+	}
+	if s, ok := r.onHit(20, n); ok {
+		t.Errorf("hit out of sequence started %v", s)
+	}
+	// Windows stop at the end of the listing and at raMax.
+	if got, want := r.onMiss(n-3, n), (span{n - 3, n}); got != want {
+		t.Errorf("miss near the end: got %v, want %v", got, want)
+	}
+	r = newReadAhead()
+	var last span
+	for p := 0; p < n; p++ {
+		if p == 0 {
+			last = r.onMiss(0, n)
+			continue
+		}
+		if s, ok := r.onHit(p, n); ok {
+			last = s
+			r.done()
+		}
+	}
+	if got := last.to - last.from; got > raMax {
+		t.Errorf("window after %d reads in sequence: %d messages, want at most %d", n, got, raMax)
+	}
+}
+
+// addMany adds n messages to mbox of the fake store.
+func addMany(e *env, mbox string, n int) {
+	for i := range n {
+		e.store.add(mbox, fmt.Sprintf("message %d", i))
+	}
+}
+
+// Reading a cold 500-message mailbox in listing order costs a handful of
+// FETCH commands, and every byte is right.
+func TestSequentialReadFetchesInBatches(t *testing.T) {
+	e := newEnv(t)
+	addMany(e, "INBOX", 500)
+	l := e.list("INBOX", 0)
+	for _, m := range l.Messages {
+		if got, want := e.read("INBOX", l.UIDValidity, m.UID), e.store.body("INBOX", m.UID); !bytes.Equal(got, want) {
+			t.Fatalf("body %d: got %q, want %q", m.UID, got, want)
+		}
+	}
+	if got := e.store.count("Fetch"); got > 12 {
+		t.Errorf("FETCH commands for 500 messages read in order: got %d, want at most 12", got)
+	}
+	if got := len(e.store.fetched); got != 500 {
+		t.Errorf("bodies fetched: got %d, want each of the 500 once", got)
+	}
+}
+
+// One open in a cold mailbox fetches that body and a few after it, not
+// the mailbox.
+func TestLoneOpenFetchesLittle(t *testing.T) {
+	e := newEnv(t)
+	addMany(e, "INBOX", 500)
+	l := e.list("INBOX", 0)
+	uid := l.Messages[250].UID
+	if got, want := e.read("INBOX", l.UIDValidity, uid), e.store.body("INBOX", uid); !bytes.Equal(got, want) {
+		t.Fatalf("body: got %q, want %q", got, want)
+	}
+	e.c.wg.Wait() // let any read-ahead finish before counting
+	if got := len(e.store.fetched); got < 1 || got > raInitial {
+		t.Errorf("bodies fetched for one open: got %d, want 1 to %d", got, raInitial)
+	}
+	wantCalls(t, e.store, "Fetch", 1)
+}
+
+// A connection cut in the middle of a batch leaves the complete bodies
+// cached, fetches the rest again, and never commits the body it cut.
+func TestBatchCutMidway(t *testing.T) {
+	e := newEnv(t)
+	addMany(e, "INBOX", 20)
+	l := e.list("INBOX", 0)
+	e.store.mu.Lock()
+	e.store.cutAfter = 4 // 3 whole bodies, then half of the 4th
+	e.store.mu.Unlock()
+	first := l.Messages[0].UID
+	if got, want := e.read("INBOX", l.UIDValidity, first), e.store.body("INBOX", first); !bytes.Equal(got, want) {
+		t.Fatalf("body %d: got %q, want %q", first, got, want)
+	}
+	e.c.wg.Wait() // the batch, with its second try
+	for _, m := range l.Messages[:raInitial] {
+		got, err := os.ReadFile(e.c.bodyPath("acct", "INBOX", l.UIDValidity, m.UID))
+		if want := e.store.body("INBOX", m.UID); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("cached body %d after the cut: got %q, %v; want %q", m.UID, got, err, want)
+		}
+	}
+	if got := e.store.count("Fetch"); got != 2 {
+		t.Errorf("FETCH commands: got %d, want 2 (the cut one and one for the rest)", got)
+	}
+	seen := map[uint32]int{}
+	for _, uid := range e.store.fetched {
+		seen[uid]++
+	}
+	for uid, n := range seen {
+		if n != 1 {
+			t.Errorf("body %d delivered whole %d times, want once", uid, n)
+		}
+	}
+}
