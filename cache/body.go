@@ -29,11 +29,13 @@ func (a *Account) Open(ctx context.Context, mailbox string, uidValidity, uid uin
 	for attempt := 0; ; attempt++ {
 		f, err := os.Open(path)
 		if err == nil {
-			a.c.touch(path)
-			a.readAheadOnHit(key)
-			return f, nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
+			if a.intact(key, f) {
+				a.c.touch(path)
+				a.readAheadOnHit(key)
+				return f, nil
+			}
+			f.Close()
+		} else if !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("open %s/%s/%d: %w", a.name, mailbox, uid, err)
 		}
 		if attempt == 2 {
@@ -63,6 +65,44 @@ func (a *Account) Open(ctx context.Context, mailbox string, uidValidity, uid uin
 			return nil, err
 		}
 	}
+}
+
+// intact reports whether the cached body f has the size the listing (with
+// its corrections) gives. Bodies are not fsynced (see writeBody): one that
+// a crash cut short has another size and is fetched again. Without a
+// listing there is nothing to compare with, and f is taken as it is.
+func (a *Account) intact(key bodyKey, f *os.File) bool {
+	m := a.entry(key.mailbox)
+	want, ok := a.listedSize(m, key.uidValidity, key.uid)
+	if !ok {
+		return true
+	}
+	fi, err := f.Stat()
+	if err != nil || fi.Size() != want {
+		a.c.log.Info("cached body has the wrong size; fetching it again", "account", a.name, "mailbox", key.mailbox,
+			"uid", key.uid, "size", fi.Size(), "want", want)
+		return false
+	}
+	return true
+}
+
+// listedSize returns the size of message uid in m's listing, corrections
+// not yet published included.
+func (a *Account) listedSize(m *mailbox, uidValidity, uid uint32) (int64, bool) {
+	if m.hasFixes.Load() {
+		m.mu.Lock()
+		size, ok := m.fixes[sizeFix{uidValidity, uid}]
+		m.mu.Unlock()
+		if ok {
+			return size, true
+		}
+	}
+	snap := m.snap.Load()
+	if snap == nil || snap.listing == nil || snap.listing.UIDValidity != uidValidity {
+		return 0, false
+	}
+	mi, ok := snap.listing.Find(uid)
+	return mi.Size, ok
 }
 
 // checkListed fails with ErrNotFound when the mailbox's listing says the
@@ -189,17 +229,18 @@ func (a *Account) batchUIDs(mailbox string, demand uint32, l *Listing, s span) [
 	return uids
 }
 
-// writeBody writes body to a temporary file beside path, syncs it and
-// renames it to path. It returns the body's size.
+// writeBody writes body to a temporary file beside path and renames it to
+// path, so that a body is either complete or absent. It returns the body's
+// size. The file is not fsynced: this is a cache, whose bodies the server
+// still has, and an fsync per message would bound a cold grep -r by the
+// disk's flush rate. After a crash a body that did not reach the disk has
+// the wrong size, which Open notices (intact) and fetches again.
 func (c *Cache) writeBody(path string, body io.Reader) (int64, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), tempPrefix+"*")
 	if err != nil {
 		return 0, err
 	}
 	n, err := io.Copy(tmp, body)
-	if err == nil {
-		err = tmp.Sync()
-	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -183,4 +184,25 @@ func waitBodyWaiters(t *testing.T, a *Account, key bodyKey, n int) {
 		}
 		runtime.Gosched()
 	}
+}
+
+// Bodies are not fsynced: one that a crash left short (or empty) has the
+// wrong size, and Open fetches it again instead of serving it.
+func TestBodyCutShortByCrashIsFetchedAgain(t *testing.T) {
+	e := newEnv(t)
+	uid := e.store.add("INBOX", "hello")
+	l := e.list("INBOX", 0)
+	want := e.store.body("INBOX", uid)
+	e.read("INBOX", l.UIDValidity, uid)
+	for _, size := range []int64{0, int64(len(want)) / 2} {
+		e.reopen()
+		if err := os.Truncate(e.c.bodyPath("acct", "INBOX", l.UIDValidity, uid), size); err != nil {
+			t.Fatal(err)
+		}
+		e.list("INBOX", time.Hour)
+		if got := e.read("INBOX", l.UIDValidity, uid); !bytes.Equal(got, want) {
+			t.Fatalf("body cut to %d bytes: got %q, want %q", size, got, want)
+		}
+	}
+	wantCalls(t, e.store, "Fetch", 3)
 }
