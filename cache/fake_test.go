@@ -312,6 +312,13 @@ func (f *fakeStore) Fetch(ctx context.Context, mbox string, uidValidity uint32, 
 	return nil
 }
 
+// fetchedUIDs returns the UIDs of every body Fetch delivered whole.
+func (f *fakeStore) fetchedUIDs() []uint32 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.fetched)
+}
+
 // errReader fails every read with its error.
 type errReader struct{ err error }
 

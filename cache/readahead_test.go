@@ -90,10 +90,11 @@ func TestSequentialReadFetchesInBatches(t *testing.T) {
 			t.Fatalf("body %d: got %q, want %q", m.UID, got, want)
 		}
 	}
+	e.c.wg.Wait() // the fake records a body after the cache has it
 	if got := e.store.count("Fetch"); got > 12 {
 		t.Errorf("FETCH commands for 500 messages read in order: got %d, want at most 12", got)
 	}
-	if got := len(e.store.fetched); got != 500 {
+	if got := len(e.store.fetchedUIDs()); got != 500 {
 		t.Errorf("bodies fetched: got %d, want each of the 500 once", got)
 	}
 }
@@ -109,7 +110,7 @@ func TestLoneOpenFetchesLittle(t *testing.T) {
 		t.Fatalf("body: got %q, want %q", got, want)
 	}
 	e.c.wg.Wait() // let any read-ahead finish before counting
-	if got := len(e.store.fetched); got < 1 || got > raInitial {
+	if got := len(e.store.fetchedUIDs()); got < 1 || got > raInitial {
 		t.Errorf("bodies fetched for one open: got %d, want 1 to %d", got, raInitial)
 	}
 	wantCalls(t, e.store, "Fetch", 1)
@@ -139,7 +140,7 @@ func TestBatchCutMidway(t *testing.T) {
 		t.Errorf("FETCH commands: got %d, want 2 (the cut one and one for the rest)", got)
 	}
 	seen := map[uint32]int{}
-	for _, uid := range e.store.fetched {
+	for _, uid := range e.store.fetchedUIDs() {
 		seen[uid]++
 	}
 	for uid, n := range seen {
