@@ -35,6 +35,9 @@ func (a *Account) Open(ctx context.Context, mailbox string, uidValidity, uid uin
 				return f, nil
 			}
 			f.Close()
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("open %s/%s/%d: remove a damaged cached body: %w", a.name, mailbox, uid, err)
+			}
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("open %s/%s/%d: %w", a.name, mailbox, uid, err)
 		}

@@ -40,9 +40,19 @@ func (a *Account) startFetch(m *mailbox, uidValidity uint32, uids []uint32, dema
 		key := bodyKey{mailbox: m.name, uidValidity: uidValidity, uid: uid}
 		p := a.pending[key]
 		if p == nil {
-			p = &pendingBody{done: make(chan struct{})}
-			a.pending[key] = p
-			batch[uid] = p
+			// Checked under fetchMu: a batch commits a body before it
+			// resolves its pending fetch, so a body that is not pending
+			// now is either in the cache or must be fetched.
+			if _, err := os.Stat(a.c.bodyPath(a.name, m.name, uidValidity, uid)); err == nil {
+				if uid == demand {
+					p = &pendingBody{done: make(chan struct{})}
+					close(p.done)
+				}
+			} else {
+				p = &pendingBody{done: make(chan struct{})}
+				a.pending[key] = p
+				batch[uid] = p
+			}
 		}
 		if uid == demand {
 			p.waiters++
