@@ -23,7 +23,7 @@ import "sync"
 //     connection pool (max_connections) bounds them all.
 const (
 	raInitial  = 8
-	raMax      = 512
+	raMax      = 256
 	raMaxBytes = 32 << 20
 	raInFlight = 2
 )

@@ -16,6 +16,12 @@ import (
 // stackEnv is an in-process IMAP server holding n generated messages in
 // INBOX and an IMAP store for it.
 func stackEnv(b *testing.B, n int) (*remotetest.IMAP, *imap.Store) {
+	return stackEnvRTT(b, n, 0)
+}
+
+// stackEnvRTT is stackEnv with the store reaching the server through a
+// proxy that adds rtt to every round trip (none when 0).
+func stackEnvRTT(b *testing.B, n int, rtt time.Duration) (*remotetest.IMAP, *imap.Store) {
 	b.Helper()
 	srv := remotetest.NewIMAP(b, nil)
 	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -24,8 +30,13 @@ func stackEnv(b *testing.B, n int) (*remotetest.IMAP, *imap.Store) {
 			b.Fatal(err)
 		}
 	}
+	host, port := srv.Host(), srv.Port()
+	if rtt > 0 {
+		p := remotetest.NewProxy(b, srv.Addr, &remotetest.ProxyOptions{Latency: rtt})
+		host, port = p.Host(), p.Port()
+	}
 	store := imap.New(&imap.Options{Server: remote.Server{
-		Host: srv.Host(), Port: srv.Port(), TLS: remote.TLSNone, Username: srv.Username,
+		Host: host, Port: port, TLS: remote.TLSNone, Username: srv.Username,
 		Password: func(context.Context) (string, error) { return srv.Password, nil },
 	}})
 	b.Cleanup(func() { store.Close() })
@@ -70,42 +81,52 @@ func BenchmarkStackFirstListing10k(b *testing.B) {
 }
 
 // BenchmarkStackReadBodiesOnce reads every body of a 1,000-message folder
-// once through the cache (each a cold read that fetches from the server and
-// writes the cache file), as a first `grep -r` does.
+// once, in listing order, through the cache (each a cold read that fetches
+// from the server and writes the cache file), as a first `grep -r` does:
+// straight to the server and through a proxy adding 50 ms per round trip.
+// It reports messages and bytes per second and the FETCH commands per
+// message read.
 func BenchmarkStackReadBodiesOnce(b *testing.B) {
-	const n = 1_000
-	_, store := stackEnv(b, n)
-	ctx := context.Background()
-	var bytes int64
-	for b.Loop() {
-		b.StopTimer()
-		c, err := cache.Open(b.TempDir(), nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		a := c.Account("bench", store)
-		l, err := a.List(ctx, "INBOX", 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		bytes = 0
-		for _, m := range l.Messages {
-			f, err := a.Open(ctx, "INBOX", l.UIDValidity, m.UID)
-			if err != nil {
-				b.Fatal(err)
+	for _, rtt := range []time.Duration{0, 50 * time.Millisecond} {
+		b.Run("rtt="+rtt.String(), func(b *testing.B) {
+			const n = 1_000
+			srv, store := stackEnvRTT(b, n, rtt)
+			ctx := context.Background()
+			var bytes, fetches int64
+			for b.Loop() {
+				b.StopTimer()
+				c, err := cache.Open(b.TempDir(), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				a := c.Account("bench", store)
+				l, err := a.List(ctx, "INBOX", 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				before := srv.Fetches()
+				b.StartTimer()
+				bytes = 0
+				for _, m := range l.Messages {
+					f, err := a.Open(ctx, "INBOX", l.UIDValidity, m.UID)
+					if err != nil {
+						b.Fatal(err)
+					}
+					k, err := io.Copy(io.Discard, f)
+					f.Close()
+					if err != nil {
+						b.Fatal(err)
+					}
+					bytes += k
+				}
+				b.StopTimer()
+				c.Close()
+				fetches += srv.Fetches() - before
+				b.StartTimer()
 			}
-			k, err := io.Copy(io.Discard, f)
-			f.Close()
-			if err != nil {
-				b.Fatal(err)
-			}
-			bytes += k
-		}
-		b.StopTimer()
-		c.Close()
-		b.StartTimer()
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "msgs/s")
+			b.ReportMetric(float64(bytes*int64(b.N))/b.Elapsed().Seconds()/1e6, "MB/s")
+			b.ReportMetric(float64(fetches)/float64(n*b.N), "FETCHes/msg")
+		})
 	}
-	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "msgs/s")
-	b.ReportMetric(float64(bytes*int64(b.N))/b.Elapsed().Seconds()/1e6, "MB/s")
 }
