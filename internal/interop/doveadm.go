@@ -51,15 +51,9 @@ func (d *Dovecot) CreateMailbox(t testing.TB, user, name string) {
 // Mailboxes lists the mailboxes of user in UTF-8.
 func (d *Dovecot) Mailboxes(t testing.TB, user string) []string {
 	t.Helper()
-	out, err := d.doveadm(nil, "mailbox", "list", "-8", "-u", user)
+	names, err := d.mailboxes(user)
 	if err != nil {
 		t.Fatalf("dovecot: list mailboxes of %s: %v", user, err)
-	}
-	var names []string
-	for line := range strings.SplitSeq(strings.TrimRight(string(out), "\n"), "\n") {
-		if line != "" {
-			names = append(names, line)
-		}
 	}
 	return names
 }

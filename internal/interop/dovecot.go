@@ -2,14 +2,16 @@ package interop
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/user"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,8 +34,9 @@ type DovecotOptions struct {
 	Separator string
 }
 
-// Dovecot is a running private Dovecot 2.3 instance on 127.0.0.1, started by
-// StartDovecot and stopped when the test ends.
+// Dovecot is a running private Dovecot 2.3 instance on 127.0.0.1, started
+// by StartDovecot for a test (stopped when the test ends) or by
+// LaunchDovecot (stopped by Close).
 //
 // IMAP (IMAPPort, with STARTTLS) and POP3 (POP3Port, with STLS) accept
 // plaintext logins with or without TLS; IMAPSPort and POP3SPort speak
@@ -68,6 +71,11 @@ type Dovecot struct {
 	// internalGroup owns the internal sockets ("" = Dovecot's default).
 	loginUser, internalUser, internalGroup string
 	proc                                   *daemon
+
+	seedSeq atomic.Uint64 // makes the names of seeded files unique
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 const (
@@ -75,22 +83,45 @@ const (
 	dovecotStopTimeout  = 10 * time.Second
 )
 
-// StartDovecot starts a Dovecot instance for the test on free loopback
-// ports, waits until IMAP answers with a greeting, and stops it in
-// t.Cleanup (also when the test fails), waiting until the master and all its
-// children are gone. It skips (or fails, see RequireDovecot) when Dovecot is
-// not installed. Instances started by parallel tests are independent.
+// StartDovecot starts a Dovecot instance for the test with LaunchDovecot
+// and stops it in t.Cleanup (also when the test fails), failing the test if
+// a process had to be killed. It skips (or fails, see RequireDovecot) when
+// Dovecot is not installed, and fails the test when the instance does not
+// start. Instances started by parallel tests are independent.
+func StartDovecot(t testing.TB, opts *DovecotOptions) *Dovecot {
+	t.Helper()
+	RequireDovecot(t)
+	d, err := LaunchDovecot(opts)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	t.Cleanup(func() {
+		if err := d.Close(); err != nil {
+			t.Errorf("%v", err)
+		}
+	})
+	return d
+}
+
+// LaunchDovecot starts a private Dovecot instance on free loopback ports,
+// in a new directory under the system's temporary directory (Dir), and
+// waits until IMAP answers with a greeting. Close stops it, waits until the
+// master and all its children are gone and removes Dir; if the calling
+// program dies first, the master gets SIGTERM. It is StartDovecot without
+// a test, for programs such as benchmarks; its errors begin with
+// "dovecot:" and carry the tail of the server's log.
 //
 // Run as root (as the packaged Dovecot is), the mail of every user belongs
 // to the system user "mail" (8:8 on Debian), because Dovecot refuses to
 // access mail as root, and the login and internal processes run as dovenull
 // and dovecot. Run as another user, the instance runs entirely as that user,
 // without chroot. Either way every directory above Dir must be traversable
-// by the mail user: the ones t.TempDir created are made 0755, and another
-// that is not traversable fails the test with a message that says so.
-func StartDovecot(t testing.TB, opts *DovecotOptions) *Dovecot {
-	t.Helper()
-	RequireDovecot(t)
+// by the mail user: those under the temporary directory are made 0755, and
+// another that is not traversable is an error that says so.
+func LaunchDovecot(opts *DovecotOptions) (*Dovecot, error) {
+	if err := dovecotInstalled(); err != nil {
+		return nil, fmt.Errorf("dovecot: %w", err)
+	}
 	var o DovecotOptions
 	if opts != nil {
 		o = *opts
@@ -103,66 +134,103 @@ func StartDovecot(t testing.TB, opts *DovecotOptions) *Dovecot {
 	}
 	for u, p := range o.Users {
 		if err := checkPasswdField(u, false); err != nil {
-			t.Fatalf("dovecot: user name %q: %v", u, err)
+			return nil, fmt.Errorf("dovecot: user name %q: %v", u, err)
 		}
 		if err := checkPasswdField(p, true); err != nil {
-			t.Fatalf("dovecot: password of %q: %v", u, err)
+			return nil, fmt.Errorf("dovecot: password of %q: %v", u, err)
 		}
 	}
 	if len(o.Separator) != 1 {
-		t.Fatalf("dovecot: separator %q: want one character", o.Separator)
+		return nil, fmt.Errorf("dovecot: separator %q: want one character", o.Separator)
 	}
 
-	d := &Dovecot{Host: "127.0.0.1", Dir: t.TempDir(), Users: o.Users}
+	dir, err := os.MkdirTemp("", "mailfs-dovecot-")
+	if err != nil {
+		return nil, fmt.Errorf("dovecot: create the instance directory: %w", err)
+	}
+	d := &Dovecot{Host: "127.0.0.1", Dir: dir, Users: o.Users}
+	if err := d.launch(o); err != nil {
+		if cerr := d.Close(); cerr != nil {
+			err = fmt.Errorf("%w (%v)", err, cerr)
+		}
+		return nil, err
+	}
+	return d, nil
+}
+
+// launch writes the instance's files in d.Dir and starts the master.
+func (d *Dovecot) launch(o DovecotOptions) error {
 	d.conf = filepath.Join(d.Dir, "dovecot.conf")
 	d.logFile = filepath.Join(d.Dir, "log", "dovecot.log")
 	if err := d.chooseUsers(); err != nil {
-		t.Fatalf("dovecot: %v", err)
+		return fmt.Errorf("dovecot: %v", err)
 	}
 	if err := makeTraversable(d.Dir); err != nil {
-		t.Fatalf("dovecot: %v", err)
+		return fmt.Errorf("dovecot: %v", err)
 	}
 
-	// Unix socket paths are limited to 108 bytes: t.TempDir paths plus
+	// Unix socket paths are limited to 108 bytes: temporary paths plus
 	// Dovecot's socket names can overflow that, so the sockets get a short
 	// directory of their own.
 	base, err := os.MkdirTemp("/tmp", "dv")
 	if err != nil {
-		t.Fatalf("dovecot: create base_dir: %v", err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	// Dovecot wants base_dir world-readable (and says so in the log).
-	if err := os.Chmod(base, 0o755); err != nil {
-		t.Fatalf("dovecot: chmod base_dir: %v", err)
+		return fmt.Errorf("dovecot: create base_dir: %v", err)
 	}
 	d.baseDir = base
+	// Dovecot wants base_dir world-readable (and says so in the log).
+	if err := os.Chmod(base, 0o755); err != nil {
+		return fmt.Errorf("dovecot: chmod base_dir: %v", err)
+	}
 
 	ca, err := remotetest.NewCA()
 	if err != nil {
-		t.Fatalf("dovecot: %v", err)
+		return fmt.Errorf("dovecot: %v", err)
 	}
 	d.CA = ca
 	if err := d.writeFiles(o); err != nil {
-		t.Fatalf("dovecot: %v", err)
+		return fmt.Errorf("dovecot: %v", err)
 	}
 
-	withFreePorts(t, "dovecot", 5, func(ports []int) error {
+	return withFreePorts("dovecot", 5, nil, func(ports []int) error {
 		d.IMAPPort, d.IMAPSPort, d.POP3Port, d.POP3SPort, d.LMTPPort = ports[0], ports[1], ports[2], ports[3], ports[4]
 		if err := os.WriteFile(d.conf, []byte(d.config(o)), 0o644); err != nil {
 			return fmt.Errorf("dovecot: write config: %w", err)
 		}
-		return d.start(t)
+		return d.start()
 	})
-	return d
+}
+
+// Close stops the instance: SIGTERM to the master, then it waits until
+// every process of the instance is gone (SIGKILL after 10 s, which the
+// error reports) and removes Dir and the socket directory. Calling it
+// again returns the first result.
+func (d *Dovecot) Close() error {
+	d.closeOnce.Do(func() {
+		var errs []error
+		if d.proc != nil {
+			if err := d.proc.stop(dovecotStopTimeout); err != nil {
+				errs = append(errs, fmt.Errorf("dovecot in %s: stop: %w\nlog:\n%s", d.Dir, err, d.LogTail(20)))
+			}
+		}
+		for _, dir := range []string{d.baseDir, d.Dir} {
+			if dir == "" {
+				continue
+			}
+			if err := os.RemoveAll(dir); err != nil {
+				errs = append(errs, fmt.Errorf("dovecot: remove %s: %w", dir, err))
+			}
+		}
+		d.closeErr = errors.Join(errs...)
+	})
+	return d.closeErr
 }
 
 // start runs the master in the foreground and waits for the IMAP greeting.
-// The master is stopped in t.Cleanup from the moment it runs.
-func (d *Dovecot) start(t testing.TB) error {
-	t.Helper()
+// On success d.proc is the running master; on an error it is stopped.
+func (d *Dovecot) start() error {
 	// Start each attempt with an empty log so a failure shows its own lines.
 	_ = os.Remove(d.logFile)
-	proc, err := runInstance(t, instance{
+	proc, err := runInstance(instance{
 		name: "dovecot", dir: d.Dir, logFile: d.logFile,
 		path: dovecotBin, args: []string{"-F", "-c", d.conf},
 		addr: d.IMAPAddr(), greeting: "* OK", protocol: "IMAP",
@@ -251,13 +319,8 @@ func (d *Dovecot) writeFiles(o DovecotOptions) error {
 
 // passwdFile renders the users as a Dovecot passwd-file: user:{PLAIN}pass:uid:gid::home::
 func (d *Dovecot) passwdFile() []byte {
-	names := make([]string, 0, len(d.Users))
-	for u := range d.Users {
-		names = append(names, u)
-	}
-	slices.Sort(names)
 	var b strings.Builder
-	for _, u := range names {
+	for _, u := range d.userNames() {
 		fmt.Fprintf(&b, "%s:{PLAIN}%s:%d:%d::%s::\n", u, d.Users[u], d.mailUID, d.mailGID, filepath.Join(d.Dir, "home", u))
 	}
 	return []byte(b.String())

@@ -181,12 +181,20 @@ func StartPostfix(t testing.TB, opts *PostfixOptions) *Postfix {
 		}
 	}
 
-	withFreePorts(t, "postfix", 1, func(ports []int) error {
+	err := withFreePorts("postfix", 1, t.Logf, func(ports []int) error {
 		p.Port = ports[0]
 		if err := p.writeConfig(o); err != nil {
 			return fmt.Errorf("postfix: %w", err)
 		}
-		return p.start(t)
+		return p.start()
+	})
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	t.Cleanup(func() {
+		if err := p.proc.stop(postfixStopTimeout); err != nil {
+			t.Errorf("postfix in %s: stop: %v\nlog:\n%s", p.Dir, err, p.LogTail(20))
+		}
 	})
 	return p
 }
@@ -442,9 +450,8 @@ func (p *Postfix) masterCF() string {
 
 // start checks the instance (postfix check creates the queue and data
 // directories), runs the master in the foreground and waits for the SMTP
-// greeting. The master is stopped in t.Cleanup from the moment it runs.
-func (p *Postfix) start(t testing.TB) error {
-	t.Helper()
+// greeting. On success the caller owns the master (p.proc) and stops it.
+func (p *Postfix) start() error {
 	_ = os.Remove(p.logFile)
 	// postfix(1) writes its own errors to a terminal or syslog only; the
 	// postfix-script part logs to maillog_file.
@@ -456,7 +463,7 @@ func (p *Postfix) start(t testing.TB) error {
 	// -d keeps the master in the foreground and in the process group
 	// startDaemon gives it; without -d it calls setsid(), which fails for
 	// a process group leader. On SIGTERM it kills its own group.
-	proc, err := runInstance(t, instance{
+	proc, err := runInstance(instance{
 		name: "postfix", dir: p.Dir, logFile: p.logFile,
 		path: postfixLibexec + "/master", args: []string{"-c", p.confDir, "-d"},
 		addr: p.Addr(), greeting: "220 ", protocol: "SMTP",

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -212,24 +211,26 @@ func tail(path string, n int) string {
 // withFreePorts calls try with n free loopback ports (see freePorts) until
 // it returns nil. A port can be taken by someone else before the server
 // binds it: when try fails with "Address already in use" it is called again
-// with new ports, three times in all. Any other error, or the third, fails
-// the test; try's errors say which server they come from.
-func withFreePorts(t testing.TB, name string, n int, try func(ports []int) error) {
-	t.Helper()
+// with new ports, three times in all; logf (if not nil) is told of each
+// retry. Any other error, or the third, is returned; try's errors say which
+// server they come from.
+func withFreePorts(name string, n int, logf func(format string, args ...any), try func(ports []int) error) error {
 	for attempt := 1; ; attempt++ {
 		ports, err := freePorts(n)
 		if err != nil {
-			t.Fatalf("%s: %v", name, err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		err = try(ports)
 		if err == nil {
-			return
+			return nil
 		}
 		if attempt < 3 && strings.Contains(err.Error(), "Address already in use") {
-			t.Logf("%s: a port was taken, retrying: %v", name, err)
+			if logf != nil {
+				logf("%s: a port was taken, retrying: %v", name, err)
+			}
 			continue
 		}
-		t.Fatalf("%v", err)
+		return err
 	}
 }
 
@@ -251,40 +252,26 @@ type instance struct {
 }
 
 // runInstance starts the master of in with startDaemon and waits for its
-// greeting. The master is stopped in t.Cleanup from the moment it runs
-// (an error there fails the test); on an error from runInstance it is
-// stopped already. The daemon is returned either way once it has started.
-func runInstance(t testing.TB, in instance) (*daemon, error) {
-	t.Helper()
+// greeting. On success the caller owns the running master and stops it
+// (daemon.stop); on an error it is stopped already and nil is returned.
+func runInstance(in instance) (*daemon, error) {
 	proc, err := startDaemon(in.name, in.path, in.args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", in.name, err)
 	}
-	stopped := false
-	stop := func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		return proc.stop(in.stopTimeout)
-	}
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("%s in %s: stop: %v\nlog:\n%s", in.name, in.dir, err, tail(in.logFile, 20))
-		}
-	})
+	stop := func() error { return proc.stop(in.stopTimeout) }
 
 	deadline := time.Now().Add(in.startTimeout)
 	var lastErr error
 	for time.Now().Before(deadline) {
 		if done, exitErr := proc.exited(); done {
-			_ = stop()
-			return proc, fmt.Errorf("%s in %s exited during startup (%v)\noutput:\n%s\nlog (%s):\n%s",
-				in.name, in.dir, exitErr, proc.Output(), in.logFile, tail(in.logFile, 30))
+			stopErr := stop() // its children may live on
+			return nil, fmt.Errorf("%s in %s exited during startup (%v; stop: %v)\noutput:\n%s\nlog (%s):\n%s",
+				in.name, in.dir, exitErr, stopErr, proc.Output(), in.logFile, tail(in.logFile, 30))
 		}
 		if in.failed != nil && in.failed() {
 			stopErr := stop()
-			return proc, fmt.Errorf("%s in %s failed at startup (stop: %v)\noutput:\n%s\nlog (%s):\n%s",
+			return nil, fmt.Errorf("%s in %s failed at startup (stop: %v)\noutput:\n%s\nlog (%s):\n%s",
 				in.name, in.dir, stopErr, proc.Output(), in.logFile, tail(in.logFile, 30))
 		}
 		greeting, err := readGreeting(in.addr, time.Second)
@@ -298,7 +285,7 @@ func runInstance(t testing.TB, in instance) (*daemon, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	stopErr := stop()
-	return proc, fmt.Errorf("%s in %s: no %s greeting on %s within %v: %v (stop: %v)\noutput:\n%s\nlog (%s):\n%s",
+	return nil, fmt.Errorf("%s in %s: no %s greeting on %s within %v: %v (stop: %v)\noutput:\n%s\nlog (%s):\n%s",
 		in.name, in.dir, in.protocol, in.addr, in.startTimeout, lastErr, stopErr, proc.Output(), in.logFile, tail(in.logFile, 30))
 }
 

@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -24,7 +25,18 @@ const (
 // daemons is not installed, or fails it when MAILFS_INTEROP=1.
 func RequireDovecot(t testing.TB) {
 	t.Helper()
-	const hint = "dovecot not installed (apt-get install dovecot-imapd dovecot-pop3d dovecot-lmtpd)"
+	if err := dovecotInstalled(); err != nil {
+		if os.Getenv(InteropEnv) == "1" {
+			t.Fatalf("%v; %s=1 requires it", err, InteropEnv)
+		}
+		t.Skipf("%v; set %s=1 to make this a failure", err, InteropEnv)
+	}
+}
+
+// dovecotInstalled returns an error naming what is missing and the
+// packages to install when Dovecot with its IMAP, POP3 and LMTP daemons is
+// not installed.
+func dovecotInstalled() error {
 	var missing []string
 	for _, p := range []string{
 		dovecotBin,
@@ -38,10 +50,7 @@ func RequireDovecot(t testing.TB) {
 		}
 	}
 	if len(missing) == 0 {
-		return
+		return nil
 	}
-	if os.Getenv(InteropEnv) == "1" {
-		t.Fatalf("%s; %s=1 requires it (missing: %s)", hint, InteropEnv, strings.Join(missing, ", "))
-	}
-	t.Skipf("%s; set %s=1 to make this a failure", hint, InteropEnv)
+	return fmt.Errorf("dovecot not installed (apt-get install dovecot-imapd dovecot-pop3d dovecot-lmtpd; missing: %s)", strings.Join(missing, ", "))
 }
