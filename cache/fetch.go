@@ -86,7 +86,10 @@ func (a *Account) startFetch(m *mailbox, uidValidity uint32, uids []uint32, dema
 func (a *Account) runBatch(m *mailbox, uidValidity uint32, batch map[uint32]*pendingBody) {
 	ctx := a.c.ctx
 	err := os.MkdirAll(a.c.validityDir(a.name, m.name, uidValidity), 0o700)
-	for err == nil { // once, and again after a connection broke mid-batch
+	// Once, and again after a broken connection: as long as each try
+	// brings bodies, and once after a try that brought none (a connection
+	// cut just before the batch; a server that is down fails both at once).
+	for retriedEmpty := false; err == nil; {
 		uids := make([]uint32, 0, len(batch))
 		for uid := range batch {
 			uids = append(uids, uid)
@@ -108,10 +111,10 @@ func (a *Account) runBatch(m *mailbox, uidValidity uint32, batch map[uint32]*pen
 			a.resolve(bodyKey{mailbox: m.name, uidValidity: uidValidity, uid: uid}, p, nil)
 			return nil
 		})
-		if err == nil || got == 0 || !errors.Is(err, remote.ErrUnavailable) || ctx.Err() != nil {
+		if err == nil || !errors.Is(err, remote.ErrUnavailable) || ctx.Err() != nil || (got == 0 && retriedEmpty) {
 			break
 		}
-		// The connection broke after some bodies: ask for the rest again.
+		retriedEmpty = retriedEmpty || got == 0
 		a.c.log.Debug("body fetch cut short; fetching the rest again", "account", a.name, "mailbox", m.name,
 			"fetched", got, "left", len(batch), "err", err)
 		err = nil

@@ -112,3 +112,59 @@ func TestWithIMAPServer(t *testing.T) {
 		t.Errorf("cached body after restart, offline: %q, %v", got, err)
 	}
 }
+
+// TestBatchedReadsThroughCuts reads a cold folder in order over the real
+// IMAP store, through a proxy with latency, and cuts every connection
+// twice while batches are in flight: every read succeeds with the exact
+// bytes (complete bodies stay cached, the rest are fetched again, a body
+// cut short is never served), and the whole folder takes a few FETCH
+// commands, not one per message.
+func TestBatchedReadsThroughCuts(t *testing.T) {
+	srv := remotetest.NewIMAP(t, nil)
+	const n = 300
+	var bodies [][]byte
+	for i := range n {
+		// Big enough (about 40 KB) that batches are on the wire when cut.
+		msg := fmt.Appendf(nil, "Subject: m%d\r\n\r\n%s\r\n", i, bytes.Repeat(fmt.Appendf(nil, "line %d of message %d\r\n", i, i), 2000))
+		if _, err := srv.Append("INBOX", msg, nil, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, msg)
+	}
+	proxy := remotetest.NewProxy(t, srv.Addr, &remotetest.ProxyOptions{Latency: 10 * time.Millisecond})
+	store := imap.New(&imap.Options{Server: remote.Server{
+		Host: proxy.Host(), Port: proxy.Port(), TLS: remote.TLSNone, Username: srv.Username,
+		Password:    func(context.Context) (string, error) { return srv.Password, nil },
+		DialTimeout: 5 * time.Second, CommandTimeout: 10 * time.Second,
+	}})
+	t.Cleanup(func() { store.Close() })
+	c, err := cache.Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	a := c.Account("test", store)
+	ctx := context.Background()
+	l, err := a.List(ctx, "INBOX", 0)
+	if err != nil || len(l.Messages) != n {
+		t.Fatalf("List: %d messages, %v; want %d", len(l.Messages), err, n)
+	}
+	before := srv.Fetches()
+	for i, m := range l.Messages {
+		if i == 40 || i == 150 {
+			proxy.CutAll()
+		}
+		f, err := a.Open(ctx, "INBOX", l.UIDValidity, m.UID)
+		if err != nil {
+			t.Fatalf("Open message %d: %v", i, err)
+		}
+		got, err := io.ReadAll(f)
+		f.Close()
+		if err != nil || !bytes.Equal(got, bodies[i]) {
+			t.Fatalf("message %d: %d bytes, %v; want the %d bytes appended", i, len(got), err, len(bodies[i]))
+		}
+	}
+	if got := srv.Fetches() - before; got > 30 {
+		t.Errorf("FETCH commands for %d messages read in order: %d, want a few", n, got)
+	}
+}

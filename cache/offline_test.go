@@ -105,7 +105,7 @@ func TestUncachedBodyOffline(t *testing.T) {
 	if _, err := e.a.Open(ctx, "INBOX", l.UIDValidity, 2); !errors.Is(err, remote.ErrUnavailable) {
 		t.Errorf("second Open: got %v, want ErrUnavailable", err)
 	}
-	wantCalls(t, e.store, "Fetch", 2) // one success (UID 1), one failure
+	wantCalls(t, e.store, "Fetch", 3) // one success (UID 1), a failure and its one retry
 	// Cached bodies still read.
 	e.read("INBOX", l.UIDValidity, 1)
 }

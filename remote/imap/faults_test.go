@@ -251,6 +251,11 @@ func TestFetchConnectionClosedMidLiteral(t *testing.T) {
 	if err == nil {
 		t.Errorf("Fetch succeeded on a connection closed mid-body")
 	}
+	// The callback failed because the connection did: the caller must see
+	// a connection failure (and may try again), not its own error.
+	if called && !errors.Is(err, remote.ErrUnavailable) {
+		t.Errorf("Fetch error after the callback's read failed: got %v, want ErrUnavailable", err)
+	}
 	if called && readErr == nil {
 		t.Errorf("the body reader ended cleanly after %d of %d bytes: a truncated body looks complete", len(got), len(body))
 	}

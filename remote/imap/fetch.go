@@ -137,6 +137,12 @@ func (s *Store) fetchOne(msg *imapclient.FetchMessageData, deliver func(uint32, 
 			lit := &literalReader{r: it.Literal, left: it.Literal.Size(), truncated: truncated}
 			if uid != 0 {
 				if err := deliver(uid, lit); err != nil {
+					if lit.broken() {
+						// The callback failed because the connection did:
+						// report the connection, so that the caller sees
+						// remote.ErrUnavailable and may try again.
+						return fmt.Errorf("read body of UID %d: %w", uid, lit.err)
+					}
 					return err
 				}
 				if _, err := io.Copy(io.Discard, lit); err != nil {
@@ -191,6 +197,12 @@ type literalReader struct {
 	left      int64 // bytes announced and not yet read
 	err       error // the error that ended the literal
 	truncated *bool // set when the literal ended short
+}
+
+// broken reports whether the literal ended with an error other than its
+// normal end: cut short, or the connection failed.
+func (l *literalReader) broken() bool {
+	return l.err != nil && l.err != io.EOF
 }
 
 func (l *literalReader) Read(b []byte) (int, error) {
