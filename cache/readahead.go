@@ -12,10 +12,10 @@ import "sync"
 //     with the next bodies of the listing: raInitial of them after a miss
 //     out of sequence, so a lone cat fetches little, twice the previous
 //     window after one in sequence.
-//   - A reader in sequence that comes within half a window of the end of
-//     what was requested (the frontier) starts the next batch, twice as
-//     large, while it still reads the current one: batches overlap, and
-//     the reader rarely waits.
+//   - A reader in sequence that comes within a window of the end of what
+//     was requested (the frontier) starts the next batch, twice as large,
+//     while it still reads the current one: batches overlap from the
+//     second message on, and the reader rarely waits.
 //   - A window holds at most raMax messages and raMaxBytes of listed size
 //     (and at most an eighth of the cache's size limit); the body asked for
 //     is always fetched. At most raInFlight speculative batches run per
@@ -65,9 +65,12 @@ func (r *readAhead) onMiss(p, n int) span {
 func (r *readAhead) onHit(p, n int) (span, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	seq := r.window > 0 && (p == r.last+1 || p == r.last)
+	if p == r.last {
+		return span{}, false // the same message again
+	}
+	seq := r.window > 0 && p == r.last+1
 	r.last = p
-	if !seq || r.frontier >= n || r.frontier-p > r.window/2 || r.inFlight >= raInFlight {
+	if !seq || r.frontier >= n || r.frontier-p > r.window || r.inFlight >= raInFlight {
 		return span{}, false
 	}
 	r.window = min(2*r.window, raMax)

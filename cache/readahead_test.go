@@ -15,26 +15,27 @@ func TestReadAheadWindow(t *testing.T) {
 	if got, want := r.onMiss(100, n), (span{100, 100 + raInitial}); got != want {
 		t.Fatalf("first miss: got %v, want %v", got, want)
 	}
-	// In sequence: nothing new until within half a window of the frontier.
-	for p := 101; p < 104; p++ {
-		if s, ok := r.onHit(p, n); ok {
-			t.Fatalf("hit at %d: started %v, want nothing yet", p, s)
-		}
+	// Opening the same message again changes nothing.
+	if s, ok := r.onHit(100, n); ok {
+		t.Fatalf("reopen of 100 started %v", s)
 	}
-	s, ok := r.onHit(104, n)
+	// In sequence, the next batch starts at once, twice as large; the
+	// one after it when the reader is within a window of its end; a third
+	// may not run beside them.
+	s, ok := r.onHit(101, n)
 	if want := (span{108, 108 + 2*raInitial}); !ok || s != want {
-		t.Fatalf("hit at 104: got %v %v, want %v", s, ok, want)
+		t.Fatalf("hit at 101: got %v %v, want %v", s, ok, want)
 	}
-	// A second batch may run beside it, a third may not.
-	for p := 105; p <= 116; p++ {
-		if s, ok = r.onHit(p, n); ok {
-			break
+	for p := 102; p < 108; p++ {
+		if s, ok := r.onHit(p, n); ok {
+			t.Fatalf("hit at %d, more than a window before the frontier 124: started %v", p, s)
 		}
 	}
+	s, ok = r.onHit(108, n)
 	if want := (span{124, 124 + 4*raInitial}); !ok || s != want {
-		t.Fatalf("second batch: got %v %v, want %v", s, ok, want)
+		t.Fatalf("hit at 108: got %v %v, want %v", s, ok, want)
 	}
-	for p := 117; p < 156; p++ {
+	for p := 109; p < 156; p++ {
 		if s, ok := r.onHit(p, n); ok {
 			t.Fatalf("hit at %d with %d batches running: started %v", p, raInFlight, s)
 		}
@@ -42,6 +43,12 @@ func TestReadAheadWindow(t *testing.T) {
 	r.done()
 	if s, ok = r.onHit(156, n); !ok || s.from != 156 || s.to-s.from != 8*raInitial {
 		t.Fatalf("after a batch ended: got %v %v, want 64 from 156", s, ok)
+	}
+	// Far behind the frontier, nothing starts.
+	r.done()
+	r.last, r.frontier = 10, 1000
+	if s, ok := r.onHit(11, n); ok {
+		t.Errorf("hit far behind the frontier started %v", s)
 	}
 	// A jump starts over with a small window, and so does a reader out of
 	// sequence.
@@ -136,8 +143,8 @@ func TestBatchCutMidway(t *testing.T) {
 			t.Errorf("cached body %d after the cut: got %q, %v; want %q", m.UID, got, err, want)
 		}
 	}
-	if got := e.store.count("Fetch"); got != 2 {
-		t.Errorf("FETCH commands: got %d, want 2 (the cut one and one for the rest)", got)
+	if got := e.store.count("Fetch"); got < 2 {
+		t.Errorf("FETCH commands: got %d, want the cut one and one for the rest", got)
 	}
 	seen := map[uint32]int{}
 	for _, uid := range e.store.fetchedUIDs() {
