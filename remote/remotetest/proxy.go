@@ -99,8 +99,9 @@ func (p *Proxy) Connections() int {
 }
 
 // CutAll closes every proxied connection, both the client's and the
-// target's side, before it returns; bytes still queued are dropped. The
-// proxy keeps accepting new connections.
+// target's side, before it returns; bytes still queued are dropped, and
+// each side reads the end of the stream (FIN) after what it had received.
+// The proxy keeps accepting new connections.
 func (p *Proxy) CutAll() {
 	p.mu.Lock()
 	pairs := make([]*proxyPair, 0, len(p.pairs))
@@ -208,7 +209,8 @@ type chunk struct {
 // from src and queues it; this goroutine writes each to dst when it is
 // due. dst is given, or (client to target) comes from dstc once dialed; a
 // closed dstc means there is none. The end of src is passed on as a
-// half-close (CloseWrite); a read or write error closes the pair.
+// half-close (CloseWrite), a read error as a reset of dst; a write error
+// closes the pair.
 func (p *Proxy) pipe(pair *proxyPair, src, dst net.Conn, dstc <-chan net.Conn) {
 	queue := make(chan chunk, proxyQueueLen)
 	// The reader ends at the end of src or when the pair is closed (which
@@ -269,6 +271,11 @@ func (p *Proxy) pipe(pair *proxyPair, src, dst net.Conn, dstc <-chan net.Conn) {
 		}
 		if c.eof {
 			if c.err != nil {
+				// A reset (or another failure) on one side resets the
+				// other, as a cut link would.
+				if tc, ok := dst.(*net.TCPConn); ok {
+					tc.SetLinger(0)
+				}
 				pair.close()
 				return
 			}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -276,5 +277,21 @@ func TestProxyCloseStopsEverything(t *testing.T) {
 	if got := runtime.NumGoroutine(); got > before {
 		buf := make([]byte, 1<<20)
 		t.Errorf("goroutines after Close: got %d, want ≤ %d\n%s", got, before, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// TestProxyReset passes a reset by the target on to the client.
+func TestProxyReset(t *testing.T) {
+	target := newTCPTarget(t, func(c net.Conn) {
+		c.Read(make([]byte, 1))
+		c.(*net.TCPConn).SetLinger(0)
+		c.Close()
+	})
+	p := NewProxy(t, target.addr(), &ProxyOptions{Latency: 10 * time.Millisecond})
+	c := dialProxy(t, p)
+	c.Write([]byte("x"))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("read after the target reset: got %v, want ECONNRESET", err)
 	}
 }
