@@ -36,7 +36,7 @@ type bench struct {
 	cleanups []func() error // run in reverse order by cleanup
 }
 
-// defer registers f to run at cleanup, before those registered earlier.
+// onCleanup registers f to run at cleanup, before those registered earlier.
 func (b *bench) onCleanup(f func() error) { b.cleanups = append(b.cleanups, f) }
 
 // cleanup runs every registered cleanup, the last registered first, also

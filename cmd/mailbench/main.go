@@ -78,6 +78,10 @@ a missed speed target is reported, not an error.
 Flags:
 `
 
+// errReported marks a command-line error the flag package has printed
+// already, with the usage.
+var errReported = errors.New("usage error")
+
 // options are the command-line settings.
 type options struct {
 	n      int           // messages in the corpus
@@ -102,7 +106,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "mailbench: %v\n", err)
+		if !errors.Is(err, errReported) {
+			fmt.Fprintf(stderr, "mailbench: %v\n", err)
+		}
 		return 2
 	}
 	b := &bench{opts: o, stdout: stdout, stderr: stderr}
@@ -144,7 +150,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.mailfs, "mailfs", "", "mailfs binary to measure (default: go build ./cmd/mailfs)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (corpus Maildir, cache, logs) and print its path")
 	if err := fs.Parse(args); err != nil {
-		return o, err
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, fmt.Errorf("%w: %v", errReported, err) // flag printed it
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
