@@ -330,7 +330,7 @@ func (d *Dovecot) passwdFile() []byte {
 func (d *Dovecot) config(o DovecotOptions) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	p("# Private Dovecot instance of a mailfs interop test; written by internal/interop.")
+	p("# Private Dovecot instance of a mailfs test or benchmark; written by internal/interop.")
 	p("base_dir = %s", d.baseDir)
 	p("state_dir = %s", filepath.Join(d.Dir, "state"))
 	p("instance_name = mailfs-%s", filepath.Base(d.baseDir))
