@@ -10,11 +10,11 @@ import "sync"
 //
 //   - A miss (a body neither cached nor being fetched) fetches it together
 //     with the next bodies of the listing: raInitial of them after a miss
-//     out of sequence, so a lone cat fetches little, twice the previous
-//     window after one in sequence.
+//     out of sequence, so a lone cat fetches little, a larger window
+//     after one in sequence (see grown).
 //   - A reader in sequence that comes within a window of the end of what
-//     was requested (the frontier) starts the next batch, twice as large,
-//     while it still reads the current one: batches overlap from the
+//     was requested (the frontier) starts the next, larger batch while it
+//     still reads the current one: batches overlap from the
 //     second message on, and the reader rarely waits.
 //   - A window holds at most raMax messages and raMaxBytes of listed size
 //     (and at most an eighth of the cache's size limit); the body asked for
@@ -49,7 +49,7 @@ func (r *readAhead) onMiss(p, n int) span {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.window > 0 && p == r.last+1 {
-		r.window = min(2*r.window, raMax)
+		r.window = r.grown()
 	} else {
 		r.window = raInitial
 	}
@@ -73,11 +73,22 @@ func (r *readAhead) onHit(p, n int) (span, bool) {
 	if !seq || r.frontier >= n || r.frontier-p > r.window || r.inFlight >= raInFlight {
 		return span{}, false
 	}
-	r.window = min(2*r.window, raMax)
+	r.window = r.grown()
 	s := span{r.frontier, min(r.frontier+r.window, n)}
 	r.frontier = s.to
 	r.inFlight++
 	return s, true
+}
+
+// grown returns the window after the current one: four times as large
+// while it is small, so that a reader starting a folder reaches full
+// batches after a few round trips, then twice as large, up to raMax (the
+// kernel's page read-ahead ramps up the same way).
+func (r *readAhead) grown() int {
+	if r.window < raMax/8 {
+		return 4 * r.window
+	}
+	return min(2*r.window, raMax)
 }
 
 // done records the end of a batch that onHit started.

@@ -23,26 +23,27 @@ func TestReadAheadWindow(t *testing.T) {
 	// one after it when the reader is within a window of its end; a third
 	// may not run beside them.
 	s, ok := r.onHit(101, n)
-	if want := (span{108, 108 + 2*raInitial}); !ok || s != want {
+	if want := (span{108, 108 + 4*raInitial}); !ok || s != want {
 		t.Fatalf("hit at 101: got %v %v, want %v", s, ok, want)
 	}
 	for p := 102; p < 108; p++ {
 		if s, ok := r.onHit(p, n); ok {
-			t.Fatalf("hit at %d, more than a window before the frontier 124: started %v", p, s)
+			t.Fatalf("hit at %d, more than a window before the frontier 140: started %v", p, s)
 		}
 	}
 	s, ok = r.onHit(108, n)
-	if want := (span{124, 124 + 4*raInitial}); !ok || s != want {
+	if want := (span{140, 140 + 8*raInitial}); !ok || s != want {
 		t.Fatalf("hit at 108: got %v %v, want %v", s, ok, want)
 	}
-	for p := 109; p < 156; p++ {
+	for p := 109; p < 200; p++ {
 		if s, ok := r.onHit(p, n); ok {
 			t.Fatalf("hit at %d with %d batches running: started %v", p, raInFlight, s)
 		}
 	}
 	r.done()
-	if s, ok = r.onHit(156, n); !ok || s.from != 156 || s.to-s.from != 8*raInitial {
-		t.Fatalf("after a batch ended: got %v %v, want 64 from 156", s, ok)
+	s, ok = r.onHit(200, n)
+	if want := (span{204, 204 + 16*raInitial}); !ok || s != want {
+		t.Fatalf("after a batch ended: got %v %v, want %v", s, ok, want)
 	}
 	// Far behind the frontier, nothing starts.
 	r.done()
