@@ -18,12 +18,14 @@ type account struct {
 }
 
 // fail logs a failed operation once, with the account and the given
-// attributes (mailbox, uid), and returns its errno. Expected outcomes (a
-// missing message, an interrupted call) are logged at debug level only.
+// attributes (mailbox, uid), and returns its errno. An expected outcome (a
+// missing message) is logged at debug level only; a cancelled call is not
+// expected, since no request is cancelled by the kernel's INTERRUPT, and is
+// logged as a failure like any other.
 func (a *account) fail(ctx context.Context, op string, err error, attrs ...any) syscall.Errno {
 	errno := Errno(err)
 	level := slog.LevelWarn
-	if errors.Is(err, context.Canceled) || errors.Is(err, remote.ErrNotFound) {
+	if errors.Is(err, remote.ErrNotFound) {
 		level = slog.LevelDebug
 	}
 	args := append([]any{"account", a.name}, attrs...)

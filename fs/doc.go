@@ -129,6 +129,16 @@
 // (NotifyEntry, sent from a goroutine, since the kernel holds the
 // directory's lock until the request that made the change is answered).
 //
+// # Signals
+//
+// The kernel sends INTERRUPT for a request whenever the calling thread gets
+// a signal (SIGCHLD, SIGWINCH, timers, SIGURG in Go programs). No request
+// is ever cancelled by it: Mount serves the go-fuse bridge through a
+// wrapper that hands every request a never-cancelled context, so the work
+// runs to its end, bounded by the Source's own timeouts (the IMAP
+// watchdog), and the caller gets its answer or EIO, never EINTR, which
+// programs do not retry. Errno maps a cancelled context to EIO.
+//
 // # Caching
 //
 // Message names, attributes and bodies are immutable, so the kernel keeps

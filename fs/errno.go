@@ -16,7 +16,11 @@ import (
 // happens:
 //
 //   - nil: 0
-//   - context.Canceled (the caller was interrupted): EINTR
+//   - context.Canceled and context.DeadlineExceeded: EIO. The kernel's
+//     INTERRUPT never cancels a request (see uninterruptible), so a
+//     cancelled call is work the mount gave up (shutting down, a
+//     timeout), not a caller that wants EINTR; EINTR is never an answer,
+//     since programs do not retry stat, open or read on it
 //   - remote.ErrNotFound: ENOENT
 //   - outbox.ErrInvalid (a message that cannot be sent as written) and
 //     outbox.ErrBadName: EINVAL
@@ -26,7 +30,7 @@ import (
 //   - remote.ErrUnavailable: EIO
 //   - an error wrapping a syscall.Errno (a local file error, or a Source
 //     that says which errno it means, such as ENOTEMPTY or EEXIST): that
-//     errno
+//     errno, except EINTR, which becomes EIO
 //   - fs.ErrNotExist without an errno (the outbox has no such message):
 //     ENOENT
 //   - os.ErrClosed (writing to a draft that was already committed): EBADF
@@ -36,8 +40,8 @@ func Errno(err error) syscall.Errno {
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, context.Canceled):
-		return syscall.EINTR
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return syscall.EIO
 	case errors.Is(err, remote.ErrNotFound):
 		return syscall.ENOENT
 	case errors.Is(err, outbox.ErrInvalid), errors.Is(err, outbox.ErrBadName):
@@ -49,6 +53,8 @@ func Errno(err error) syscall.Errno {
 	case errors.Is(err, remote.ErrUIDValidity):
 		return syscall.ESTALE
 	case errors.Is(err, remote.ErrUnavailable):
+		return syscall.EIO
+	case errors.As(err, &errno) && errno == syscall.EINTR:
 		return syscall.EIO
 	case errors.As(err, &errno) && errno != 0:
 		return errno

@@ -26,9 +26,11 @@ func TestErrno(t *testing.T) {
 		{wrap(remote.ErrAuth), syscall.EACCES},
 		{wrap(remote.ErrRefused), syscall.EACCES},
 		{wrap(remote.ErrUIDValidity), syscall.ESTALE},
-		{wrap(context.Canceled), syscall.EINTR},
-		{fmt.Errorf("a: %w", wrap(context.Canceled)), syscall.EINTR},
-		{errors.Join(context.Canceled, remote.ErrUnavailable), syscall.EINTR},
+		// Never EINTR: nothing retries it.
+		{wrap(context.Canceled), syscall.EIO},
+		{fmt.Errorf("a: %w", wrap(context.Canceled)), syscall.EIO},
+		{errors.Join(context.Canceled, remote.ErrNotFound), syscall.EIO},
+		{&os.PathError{Op: "read", Path: "/x", Err: syscall.EINTR}, syscall.EIO},
 		{&os.PathError{Op: "open", Path: "/x", Err: syscall.ENOSPC}, syscall.ENOSPC},
 		{wrap(fs.ErrNotExist), syscall.ENOENT}, // the outbox's "no such message"
 		{wrap(outbox.ErrInvalid), syscall.EINVAL},

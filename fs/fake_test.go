@@ -26,6 +26,10 @@ type fakeSource struct {
 	synced map[string]time.Time
 	// openErr, when set, makes Open fail with it.
 	openErr error
+	// delay, when set, is how long Mailboxes, List and Open take, as a
+	// server behind a slow link would; they honour ctx meanwhile, as the
+	// real Sources do, and fail with its error when it is done first.
+	delay time.Duration
 	// syncs counts List calls that refreshed from the "server"; opens
 	// counts Open calls per UID.
 	syncs map[string]int
@@ -97,13 +101,44 @@ func (f *fakeSource) openCount(uid uint32) int {
 	return f.opens[uid]
 }
 
+func (f *fakeSource) setDelay(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.delay = d
+}
+
+// wait takes the "server's" time (delay) for op, or fails when ctx is done
+// first.
+func (f *fakeSource) wait(ctx context.Context, op string) error {
+	f.mu.Lock()
+	d := f.delay
+	f.mu.Unlock()
+	if d == 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%s: %w", op, ctx.Err())
+	}
+}
+
 func (f *fakeSource) Mailboxes(ctx context.Context, maxAge time.Duration) ([]remote.Mailbox, error) {
+	if err := f.wait(ctx, "list mailboxes"); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.mboxes), nil
 }
 
 func (f *fakeSource) List(ctx context.Context, mailbox string, maxAge time.Duration) (*cache.Listing, error) {
+	if err := f.wait(ctx, "list "+mailbox); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !slices.ContainsFunc(f.mboxes, func(m remote.Mailbox) bool { return m.Name == mailbox }) {
@@ -123,6 +158,9 @@ func (f *fakeSource) List(ctx context.Context, mailbox string, maxAge time.Durat
 }
 
 func (f *fakeSource) Open(ctx context.Context, mailbox string, uidValidity, uid uint32) (*os.File, error) {
+	if err := f.wait(ctx, fmt.Sprintf("fetch %s/%d", mailbox, uid)); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.opens[uid]++

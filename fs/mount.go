@@ -70,6 +70,10 @@ type Options struct {
 	// appends it (the file is unlinked at once, so nothing is left behind
 	// by a crash). Empty means os.TempDir().
 	TempDir string
+
+	// wrapRaw, when set (by tests), wraps the filesystem the server
+	// calls, outside the one that ignores interrupts.
+	wrapRaw func(fuse.RawFileSystem) fuse.RawFileSystem
 }
 
 // mountState is what every node of one mount shares. It is immutable after
@@ -137,8 +141,17 @@ func Mount(mountpoint string, accounts []Account, opts *Options) (*fuse.Server, 
 		GID:             st.gid,
 		Logger:          slog.NewLogLogger(st.log.Handler(), slog.LevelWarn),
 	}
-	srv, err := gofs.Mount(mountpoint, root, fopts)
+	var raw fuse.RawFileSystem = uninterruptible{gofs.NewNodeFS(root, fopts)}
+	if opts != nil && opts.wrapRaw != nil {
+		raw = opts.wrapRaw(raw)
+	}
+	srv, err := fuse.NewServer(raw, mountpoint, &fopts.MountOptions)
 	if err != nil {
+		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
+	}
+	go srv.Serve()
+	if err := srv.WaitMount(); err != nil {
+		srv.Unmount()
 		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
 	return srv, nil

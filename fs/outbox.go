@@ -296,7 +296,7 @@ func outboxFail(ctx context.Context, st *mountState, op string, err error, name 
 	errno := Errno(err)
 	level := slog.LevelWarn
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, outbox.ErrInvalid) || errors.Is(err, outbox.ErrBusy) ||
-		errors.Is(err, outbox.ErrBadName) || errors.Is(err, os.ErrClosed) || errors.Is(err, context.Canceled) {
+		errors.Is(err, outbox.ErrBadName) || errors.Is(err, os.ErrClosed) {
 		level = slog.LevelDebug
 	}
 	st.log.Log(ctx, level, op+" failed", "outbox", name, "errno", errno.Error(), "err", err)
