@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"time"
 
 	"mailfs/remote"
 )
@@ -85,6 +86,7 @@ func (a *Account) startFetch(m *mailbox, uidValidity uint32, uids []uint32, dema
 // ends.
 func (a *Account) runBatch(m *mailbox, uidValidity uint32, batch map[uint32]*pendingBody) {
 	ctx := a.c.ctx
+	start, asked := time.Now(), len(batch)
 	err := os.MkdirAll(a.c.validityDir(a.name, m.name, uidValidity), 0o700)
 	// Once, and again after a broken connection: as long as each try
 	// brings bodies, and once after a try that brought none (a connection
@@ -120,6 +122,8 @@ func (a *Account) runBatch(m *mailbox, uidValidity uint32, batch map[uint32]*pen
 		err = nil
 	}
 
+	a.c.log.Debug("fetched bodies", "account", a.name, "mailbox", m.name, "asked", asked, "got", asked-len(batch),
+		"took", time.Since(start).Round(time.Millisecond), "err", err)
 	var rest error // what the bodies left in batch get
 	switch {
 	case err == nil:

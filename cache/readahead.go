@@ -12,10 +12,11 @@ import "sync"
 //     with the next bodies of the listing: raInitial of them after a miss
 //     out of sequence, so a lone cat fetches little, a larger window
 //     after one in sequence (see grown).
-//   - A reader in sequence that comes within a window of the end of what
-//     was requested (the frontier) starts the next, larger batch while it
-//     still reads the current one: batches overlap from the
-//     second message on, and the reader rarely waits.
+//   - A reader in sequence that comes within two windows of the end of
+//     what was requested (the frontier) starts the next, larger batch
+//     while it still reads the current one: from the second message of a
+//     folder on, two or three batches are on the wire, and the reader
+//     rarely waits.
 //   - A window holds at most raMax messages and raMaxBytes of listed size
 //     (and at most an eighth of the cache's size limit); the body asked for
 //     is always fetched. At most raInFlight speculative batches run per
@@ -70,7 +71,7 @@ func (r *readAhead) onHit(p, n int) (span, bool) {
 	}
 	seq := r.window > 0 && p == r.last+1
 	r.last = p
-	if !seq || r.frontier >= n || r.frontier-p > r.window || r.inFlight >= raInFlight {
+	if !seq || r.frontier >= n || r.frontier-p > 2*r.window || r.inFlight >= raInFlight {
 		return span{}, false
 	}
 	r.window = r.grown()
