@@ -158,11 +158,20 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 func (b *bench) measure(ctx context.Context, res *results, m *mount, host string, port int) error {
 	acct := filepath.Join(m.dir, corpusUser)
 	b.progress("cold grep -rl through the mount")
+	cpu0, err := procCPU(m.cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
 	g, err := grepCount(ctx, acct)
 	if err != nil {
 		return err
 	}
 	res.coldMount = g
+	cpu1, err := procCPU(m.cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	res.coldMountCPU = cpu1 - cpu0
 
 	b.progress("mbsync pull into an empty Maildir")
 	maildir := filepath.Join(b.work, "maildir")

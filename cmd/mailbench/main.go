@@ -84,12 +84,13 @@ var errReported = errors.New("usage error")
 
 // options are the command-line settings.
 type options struct {
-	n      int           // messages in the corpus
-	ls     int           // messages in the ls folder
-	rtt    time.Duration // added round-trip time; 0 = no proxy
-	smoke  bool          // quick CI run
-	mailfs string        // mailfs binary; "" = build ./cmd/mailfs
-	keep   bool          // keep the work directory
+	n       int           // messages in the corpus
+	ls      int           // messages in the ls folder
+	rtt     time.Duration // added round-trip time; 0 = no proxy
+	smoke   bool          // quick CI run
+	mailfs  string        // mailfs binary; "" = build ./cmd/mailfs
+	keep    bool          // keep the work directory
+	verbose bool          // run mailfs with -v
 }
 
 func main() {
@@ -149,6 +150,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.smoke, "smoke", false, "quick run for CI: -n 200 -ls 500 -rtt 0 unless given; fails on errors only")
 	fs.StringVar(&o.mailfs, "mailfs", "", "mailfs binary to measure (default: go build ./cmd/mailfs)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (corpus Maildir, cache, logs) and print its path")
+	fs.BoolVar(&o.verbose, "v", false, "run mailfs with -v (debug log in the work directory; see -keep)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err

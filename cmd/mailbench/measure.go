@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -20,10 +21,43 @@ type timed struct {
 	count int
 }
 
+// procCPU returns the CPU time (user and system) process pid has used so
+// far, from /proc/PID/stat.
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("read CPU time of process %d: %w", pid, err)
+	}
+	// The command name (field 2) may hold spaces; the fields after its
+	// closing parenthesis are fixed: utime and stime are the 12th and
+	// 13th of them, in clock ticks (100 a second on Linux).
+	rest := b[bytes.LastIndexByte(b, ')')+1:]
+	f := strings.Fields(string(rest))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("read CPU time of process %d: short /proc/%d/stat", pid, pid)
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("read CPU time of process %d: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
 // command runs name with args, killed when ctx ends (or when mailbench
 // dies), and returns its standard output and how long it took. okCodes
 // are exit statuses that are not failures besides 0.
 func command(ctx context.Context, okCodes []int, name string, args ...string) ([]byte, time.Duration, error) {
+	out, d, _, err := commandCPU(ctx, okCodes, name, args...)
+	return out, d, err
+}
+
+// commandCPU is command that also returns the CPU time (user and system)
+// the command used.
+func commandCPU(ctx context.Context, okCodes []int, name string, args ...string) ([]byte, time.Duration, time.Duration, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var stdout, stderr bytes.Buffer
@@ -41,11 +75,11 @@ func command(ctx context.Context, okCodes []int, name string, args ...string) ([
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, elapsed, fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), ctx.Err())
+			return nil, elapsed, 0, fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), ctx.Err())
 		}
-		return nil, elapsed, fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, clip(stderr.String(), 2000))
+		return nil, elapsed, 0, fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, clip(stderr.String(), 2000))
 	}
-	return stdout.Bytes(), elapsed, nil
+	return stdout.Bytes(), elapsed, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 }
 
 // grepCount times `grep -rl Word dir` and counts the files it names. Exit
@@ -79,7 +113,8 @@ func countLines(b []byte) int {
 
 // mbsyncResult is an mbsync pull.
 type mbsyncResult struct {
-	d time.Duration
+	d   time.Duration
+	cpu time.Duration // CPU time mbsync used
 }
 
 // runMbsync pulls user's account from the IMAP server at host:port into
@@ -94,11 +129,11 @@ func runMbsync(ctx context.Context, work, maildir, host string, port int, user, 
 	if err := os.WriteFile(cfg, []byte(mbsyncConfig(maildir, host, port, user, password)), 0o600); err != nil {
 		return mbsyncResult{}, fmt.Errorf("write mbsync config: %w", err)
 	}
-	_, d, err := command(ctx, nil, "mbsync", "-c", cfg, "-q", "-a")
+	_, d, cpu, err := commandCPU(ctx, nil, "mbsync", "-c", cfg, "-q", "-a")
 	if err != nil {
 		return mbsyncResult{}, fmt.Errorf("mbsync pull (config %s): %w", cfg, err)
 	}
-	return mbsyncResult{d: d}, nil
+	return mbsyncResult{d: d, cpu: cpu}, nil
 }
 
 // mbsyncConfig renders an mbsyncrc (isync 1.4 syntax) for a plain-text

@@ -52,7 +52,11 @@ func (b *bench) mount(ctx context.Context, bin, host string, port int) (*mount, 
 	defer logf.Close() // the child has its own descriptor
 
 	b.progress("mounting with %s", bin)
-	m.cmd = exec.Command(bin, "mount", "-config", cfg, m.dir)
+	args := []string{"mount", "-config", cfg, m.dir}
+	if b.opts.verbose {
+		args = []string{"mount", "-v", "-config", cfg, m.dir}
+	}
+	m.cmd = exec.Command(bin, args...)
 	m.cmd.Stdout, m.cmd.Stderr = logf, logf
 	// Its own XDG directories: the outbox spool and any default path stay
 	// in the work directory.

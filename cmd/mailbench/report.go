@@ -24,15 +24,16 @@ type results struct {
 	corpusBytes int64 // bytes of the corpus as generated (CRLF)
 	mailfs      string
 
-	coldMount       timed        // first grep -rl through the mount
-	mbsync          mbsyncResult // mbsync pull
-	maildirMessages int          // message files mbsync wrote
-	maildirCold     timed        // first grep -rl on the Maildir, right after mbsync
-	warmMount       []timed      // grep -rl through the mount, 3 runs
-	warmMaildir     []timed      // grep -rl on the Maildir, 3 runs
-	lsCold          timed        // ls -l of the big folder: first run
-	lsWarm          []timed      // ls -l again, 3 runs
-	peakRSS         int64        // VmHWM of mailfs, bytes
+	coldMount       timed         // first grep -rl through the mount
+	coldMountCPU    time.Duration // CPU time mailfs used during it
+	mbsync          mbsyncResult  // mbsync pull
+	maildirMessages int           // message files mbsync wrote
+	maildirCold     timed         // first grep -rl on the Maildir, right after mbsync
+	warmMount       []timed       // grep -rl through the mount, 3 runs
+	warmMaildir     []timed       // grep -rl on the Maildir, 3 runs
+	lsCold          timed         // ls -l of the big folder: first run
+	lsWarm          []timed       // ls -l again, 3 runs
+	peakRSS         int64         // VmHWM of mailfs, bytes
 }
 
 // check is one correctness check: what was compared, and whether it held.
@@ -109,7 +110,8 @@ func (r *results) print(w io.Writer) {
 	fmt.Fprintf(tw, "(d) peak RSS of mailfs (VmHWM)\t%s\t\t\t≤ %s\t%s\n", mb(r.peakRSS), mb(targetPeakRSS), okMiss(r.peakRSS <= targetPeakRSS))
 	tw.Flush()
 
-	fmt.Fprintf(w, "\nruns: warm grep mount %s; Maildir %s; warm ls %s\n",
+	fmt.Fprintf(w, "\ncpu: mailfs during the cold grep %s; mbsync %s\n", secs(r.coldMountCPU), secs(r.mbsync.cpu))
+	fmt.Fprintf(w, "runs: warm grep mount %s; Maildir %s; warm ls %s\n",
 		durations(r.warmMount), durations(r.warmMaildir), durations(r.lsWarm))
 	for _, c := range r.checks() {
 		status := "ok"
