@@ -146,4 +146,17 @@
 // (FOPEN_KEEP_CACHE). Directories are revalidated every second and listed
 // afresh (synced with the server when older than Options.StaleAfter) on each
 // readdir, so new mail shows up in ls.
+//
+// A warm read (the pages are in the kernel) costs one OPEN and one RELEASE,
+// which close does not wait for: a message asks for no FLUSH
+// (FOPEN_NOFLUSH), and a message whose body was opened before is opened
+// again without the Source (its size is known; the body file is opened at
+// the first READ, if the kernel needs one). The first open of a message
+// opens its body, fetching it when needed, and corrects the size before
+// the first read. The kernel's connection-wide no-open and no-flush modes
+// (an OPEN or FLUSH answered with ENOSYS) would save that round trip but
+// are not used: in no-open mode a created file gets no RELEASE and no
+// OPEN reaches a message before its first read, in no-flush mode a
+// created file gets no FLUSH, so a cp into a folder or outbox/ could not
+// fail at close, nor be sent or appended when closed.
 package fs

@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"log/slog"
+	"os"
 	"sync/atomic"
 	"syscall"
 
@@ -25,6 +26,9 @@ type messageNode struct {
 	// size is the size reported to the kernel: info.Size, or the size of
 	// the body file once one was opened.
 	size atomic.Int64
+	// opened is set once a body was opened and size is its size: later
+	// opens need not ask the Source before a READ does.
+	opened atomic.Bool
 }
 
 var (
@@ -68,30 +72,58 @@ func (n *messageNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.
 	return syscall.EACCES
 }
 
-// Open opens the body read-only (anything else fails with EACCES), fetching
-// it through the Source when it is not cached. The kernel keeps the pages it
-// read across opens.
+// Open opens the message read-only (anything else fails with EACCES). The
+// first open opens the body through the Source (fetching it when it is not
+// cached) and corrects the size; later ones answer from memory and leave
+// the body to the first READ, which the kernel sends only for pages it
+// does not have: it keeps them across opens.
 func (n *messageNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	if flags&syscall.O_ACCMODE != syscall.O_RDONLY || flags&syscall.O_TRUNC != 0 {
 		return nil, 0, syscall.EACCES
 	}
-	mailbox := n.mailboxName()
-	f, err := n.acct.src.Open(ctx, mailbox, n.uidValidity, n.info.UID)
-	if err != nil {
-		return nil, 0, n.acct.fail(ctx, "open message", err, "mailbox", mailbox, "uid", n.info.UID)
+	if n.opened.Load() {
+		return &messageHandle{n: n}, messageOpenFlags, 0
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, n.acct.fail(ctx, "stat message body", err, "mailbox", mailbox, "uid", n.info.UID)
+	f, resized, errno := n.openBody(ctx)
+	if errno != 0 {
+		return nil, 0, errno
 	}
-	if size := fi.Size(); n.size.Swap(size) != size {
-		n.acct.st.log.Log(ctx, slog.LevelDebug, "message size differs from listing",
-			"account", n.acct.name, "mailbox", mailbox, "uid", n.info.UID, "listed", n.info.Size, "size", size)
+	if resized {
 		// Drop the attributes (and any pages) the kernel holds with the
 		// old size before the first read. This is an inode notification:
 		// it takes no directory lock, so it is safe inside Open.
 		n.NotifyContent(0, 0)
 	}
-	return &messageHandle{f: f}, fuse.FOPEN_KEEP_CACHE, 0
+	return &messageHandle{n: n, f: f}, messageOpenFlags, 0
+}
+
+// messageOpenFlags are the flags of an open message: the kernel keeps its
+// pages across opens (FOPEN_KEEP_CACHE) and sends no FLUSH when it is
+// closed (FOPEN_NOFLUSH: there is nothing to flush), so a warm read costs
+// an OPEN, answered from memory, and a RELEASE, which close does not wait
+// for.
+const messageOpenFlags = fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH
+
+// openBody opens the body through the Source and makes the size reported
+// to the kernel the body's; resized says that it changed, and the caller
+// tells the kernel.
+func (n *messageNode) openBody(ctx context.Context) (f *os.File, resized bool, errno syscall.Errno) {
+	mailbox := n.mailboxName()
+	f, err := n.acct.src.Open(ctx, mailbox, n.uidValidity, n.info.UID)
+	if err != nil {
+		return nil, false, n.acct.fail(ctx, "open message", err, "mailbox", mailbox, "uid", n.info.UID)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, false, n.acct.fail(ctx, "stat message body", err, "mailbox", mailbox, "uid", n.info.UID)
+	}
+	size := fi.Size()
+	if old := n.size.Swap(size); old != size {
+		n.acct.st.log.Log(ctx, slog.LevelDebug, "message size differs from listing",
+			"account", n.acct.name, "mailbox", mailbox, "uid", n.info.UID, "listed", n.info.Size, "size", size, "was", old)
+		resized = true
+	}
+	n.opened.Store(true)
+	return f, resized, 0
 }

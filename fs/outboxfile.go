@@ -115,7 +115,7 @@ func (n *outboxFileNode) Open(ctx context.Context, flags uint32) (gofs.FileHandl
 	if err != nil {
 		return nil, 0, outboxFail(ctx, n.st, "open outbox message", err, n.name)
 	}
-	return &messageHandle{f: f}, 0, 0
+	return &messageHandle{f: f}, fuse.FOPEN_NOFLUSH, 0
 }
 
 // xattrs returns the extended attributes of the message: user.mail.state,
@@ -222,7 +222,7 @@ func (n *errorFileNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle
 	if err != nil {
 		return nil, 0, outboxFail(ctx, n.st, "read failure reason", err, n.name)
 	}
-	return &bytesHandle{data: []byte(text)}, fuse.FOPEN_DIRECT_IO, 0
+	return &bytesHandle{data: []byte(text)}, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
 }
 
 // bytesHandle is an open file whose content is in memory.
