@@ -88,10 +88,12 @@ func (a *Account) runBatch(m *mailbox, uidValidity uint32, batch map[uint32]*pen
 	ctx := a.c.ctx
 	start, asked := time.Now(), len(batch)
 	err := os.MkdirAll(a.c.validityDir(a.name, m.name, uidValidity), 0o700)
-	// Once, and again after a broken connection: as long as each try
-	// brings bodies, and once after a try that brought none (a connection
-	// cut just before the batch; a server that is down fails both at once).
-	for retriedEmpty := false; err == nil; {
+	// Once, and again after a broken connection: as long as the tries
+	// bring bodies, and at most maxEmptyTries times in a row when they
+	// bring none (connections cut just before or while a batch starts; a
+	// server that is down fails each of them at once).
+	const maxEmptyTries = 3
+	for empty := 0; err == nil; {
 		uids := make([]uint32, 0, len(batch))
 		for uid := range batch {
 			uids = append(uids, uid)
@@ -113,10 +115,14 @@ func (a *Account) runBatch(m *mailbox, uidValidity uint32, batch map[uint32]*pen
 			a.resolve(bodyKey{mailbox: m.name, uidValidity: uidValidity, uid: uid}, p, nil)
 			return nil
 		})
-		if err == nil || !errors.Is(err, remote.ErrUnavailable) || ctx.Err() != nil || (got == 0 && retriedEmpty) {
+		if got == 0 {
+			empty++
+		} else {
+			empty = 0
+		}
+		if err == nil || !errors.Is(err, remote.ErrUnavailable) || ctx.Err() != nil || empty == maxEmptyTries {
 			break
 		}
-		retriedEmpty = retriedEmpty || got == 0
 		a.c.log.Debug("body fetch cut short; fetching the rest again", "account", a.name, "mailbox", m.name,
 			"fetched", got, "left", len(batch), "err", err)
 		err = nil

@@ -91,11 +91,23 @@ func (a *Account) sync(ctx context.Context, m *mailbox) (*Listing, error) {
 // set; otherwise only new messages and, when the counters say something
 // vanished or changed (or stale is set), the flags of all.
 func (a *Account) syncOnce(ctx context.Context, m *mailbox, stale, fresh bool) (*Listing, error) {
+	s := m.snap.Load()
+	if l, ok := a.store.(lister); ok && (fresh || s.listing == nil) {
+		// Nothing to compare with: list at once, without a STATUS first.
+		var msgs []remote.MessageInfo
+		st, err := l.Listing(ctx, m.name, func(mi remote.MessageInfo) error {
+			msgs = append(msgs, a.c.intern.message(mi))
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return a.replaceListing(m, st, msgs)
+	}
 	st, err := a.store.Status(ctx, m.name)
 	if err != nil {
 		return nil, err
 	}
-	s := m.snap.Load()
 	if fresh || s.listing == nil || s.state.UIDValidity != st.UIDValidity {
 		return a.relist(ctx, m, st)
 	}
@@ -134,6 +146,13 @@ func (a *Account) syncOnce(ctx context.Context, m *mailbox, stale, fresh bool) (
 		}
 	}
 	return a.apply(m, st, s.state.UIDValidity, added, flags, readFlags)
+}
+
+// lister is a remote.Store that can list a whole mailbox together with its
+// status, in one round trip (remote/imap can): a first listing then needs
+// no STATUS before it.
+type lister interface {
+	Listing(ctx context.Context, mailbox string, fn func(remote.MessageInfo) error) (remote.MailboxStatus, error)
 }
 
 func cmpUID(x, y uint32) int {
@@ -254,6 +273,12 @@ func (a *Account) relist(ctx context.Context, m *mailbox, st remote.MailboxStatu
 	if err != nil {
 		return nil, err
 	}
+	return a.replaceListing(m, st, msgs)
+}
+
+// replaceListing publishes msgs, the whole listing of m with status st,
+// in place of the one it had.
+func (a *Account) replaceListing(m *mailbox, st remote.MailboxStatus, msgs []remote.MessageInfo) (*Listing, error) {
 	slices.SortFunc(msgs, func(x, y remote.MessageInfo) int { return cmpUID(x.UID, y.UID) })
 	msgs = slices.CompactFunc(msgs, func(x, y remote.MessageInfo) bool { return x.UID == y.UID })
 

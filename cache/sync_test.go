@@ -318,3 +318,35 @@ func waitFlights[K comparable, V any](t *testing.T, g *flightGroup[K, V]) {
 	t.Helper()
 	g.c.wg.Wait()
 }
+
+// listingStore is the fake store with the lister extension: a whole
+// listing with its status in one call.
+type listingStore struct{ *fakeStore }
+
+func (s listingStore) Listing(ctx context.Context, mbox string, fn func(remote.MessageInfo) error) (remote.MailboxStatus, error) {
+	st, err := s.Status(ctx, mbox)
+	if err != nil {
+		return st, err
+	}
+	s.mu.Lock()
+	s.calls["Status"]-- // counted as part of Listing
+	s.calls["Listing"]++
+	s.mu.Unlock()
+	return st, s.Messages(ctx, mbox, st.UIDValidity, 1, fn)
+}
+
+// A first listing through a store that lists with its status costs no
+// STATUS; later syncs use STATUS as before.
+func TestFirstListingWithoutStatus(t *testing.T) {
+	e := newEnv(t)
+	e.store.add("INBOX", "a")
+	e.store.add("INBOX", "b")
+	e.a = e.c.Account("lister", listingStore{e.store})
+	wantUIDs(t, e.list("INBOX", 0), 1, 2)
+	wantCalls(t, e.store, "Listing", 1)
+	wantCalls(t, e.store, "Status", 0)
+	e.store.add("INBOX", "c")
+	wantUIDs(t, e.list("INBOX", 0), 1, 2, 3)
+	wantCalls(t, e.store, "Listing", 1)
+	wantCalls(t, e.store, "Status", 1)
+}

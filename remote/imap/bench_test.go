@@ -84,7 +84,7 @@ func BenchmarkListingItems(b *testing.B) {
 		for b.Loop() {
 			got := 0
 			err := s.do(context.Background(), "bench", "INBOX", func(cn *conn, _ *bool) error {
-				ex, st := cn.examineAndFetch("INBOX", imap.UIDSet{imap.UIDRange{Start: 1}}, opts)
+				ex, st := cn.examineAndFetch("INBOX", false, imap.UIDSet{imap.UIDRange{Start: 1}}, opts)
 				if err := s.examined(cn, ex, "INBOX", uv); err != nil {
 					st.close()
 					return err

@@ -60,7 +60,7 @@ func (s *Store) fetchChunk(cn *conn, mailbox string, uidValidity uint32, uids []
 	if len(wanted) == 0 {
 		return nil
 	}
-	ex, st := cn.examineAndFetch(mailbox, set, bodyItems)
+	ex, st := cn.examineAndFetch(mailbox, false, set, bodyItems)
 	if err := s.examined(cn, ex, mailbox, uidValidity); err != nil {
 		st.close()
 		return err

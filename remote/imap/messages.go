@@ -21,7 +21,7 @@ func (s *Store) Flags(ctx context.Context, mailbox string, uidValidity uint32) (
 	var out []remote.FlagState
 	err := s.do(ctx, "UID FETCH FLAGS", mailbox, func(cn *conn, _ *bool) error {
 		out = out[:0]
-		ex, st := cn.examineAndFetch(mailbox, imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true})
+		ex, st := cn.examineAndFetch(mailbox, false, imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true})
 		if err := s.examined(cn, ex, mailbox, uidValidity); err != nil {
 			st.close()
 			return err
@@ -79,12 +79,46 @@ var listingHeader = &imap.FetchItemBodySection{
 // Messages streams the listing of every message with UID >= minUID from one
 // UID FETCH minUID:* command, message by message, in ascending UID order.
 func (s *Store) Messages(ctx context.Context, mailbox string, uidValidity, minUID uint32, fn func(remote.MessageInfo) error) error {
+	return s.messages(ctx, mailbox, minUID, false, func(cn *conn, ex *imapclient.SelectCommand) error {
+		return s.examined(cn, ex, mailbox, uidValidity)
+	}, fn)
+}
+
+// Listing streams the listing of every message of mailbox, as Messages from
+// UID 1 does, and returns the status that the EXAMINE pipelined before it
+// reported: a first listing costs one round trip, with no STATUS before it.
+func (s *Store) Listing(ctx context.Context, mailbox string, fn func(remote.MessageInfo) error) (remote.MailboxStatus, error) {
+	var st remote.MailboxStatus
+	err := s.messages(ctx, mailbox, 1, true, func(cn *conn, ex *imapclient.SelectCommand) error {
+		data, err := ex.Wait()
+		if err != nil {
+			cn.selected = ""
+			return err
+		}
+		cn.selected = mailbox
+		st = remote.MailboxStatus{
+			UIDValidity:   data.UIDValidity,
+			UIDNext:       uint32(data.UIDNext),
+			Messages:      data.NumMessages,
+			HighestModSeq: data.HighestModSeq,
+		}
+		return nil
+	}, fn)
+	return st, err
+}
+
+// messages runs one UID FETCH minUID:* for the listing, after an EXAMINE
+// (asking for HIGHESTMODSEQ when modseq is set and the server has
+// CONDSTORE) whose answer examined checks, and calls fn for each message in
+// ascending UID order.
+func (s *Store) messages(ctx context.Context, mailbox string, minUID uint32, modseq bool, examined func(*conn, *imapclient.SelectCommand) error, fn func(remote.MessageInfo) error) error {
 	if minUID == 0 {
 		minUID = 1
 	}
 	return s.do(ctx, "UID FETCH", mailbox, func(cn *conn, called *bool) error {
-		ex, st := cn.examineAndFetch(mailbox, imap.UIDSet{imap.UIDRange{Start: imap.UID(minUID), Stop: 0}}, listingItems)
-		if err := s.examined(cn, ex, mailbox, uidValidity); err != nil {
+		condstore := modseq && cn.caps.Has(imap.CapCondStore)
+		ex, st := cn.examineAndFetch(mailbox, condstore, imap.UIDSet{imap.UIDRange{Start: imap.UID(minUID), Stop: 0}}, listingItems)
+		if err := examined(cn, ex); err != nil {
 			st.close()
 			return err
 		}

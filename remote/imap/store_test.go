@@ -122,6 +122,38 @@ func TestMessages(t *testing.T) {
 	}
 }
 
+// Listing gives what Messages gives from UID 1, and the status Status
+// gives, in one round trip (no STATUS command).
+func TestListing(t *testing.T) {
+	srv := remotetest.NewIMAP(t, nil)
+	seed(t, srv, "INBOX", 20)
+	s := testStore(t, srv, nil)
+	ctx := context.Background()
+	var got []remote.MessageInfo
+	st, err := s.Listing(ctx, "INBOX", func(mi remote.MessageInfo) error {
+		got = append(got, mi)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Listing: %v", err)
+	}
+	want, err := s.Status(ctx, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st != want {
+		t.Errorf("Listing's status: got %+v, want %+v (from Status)", st, want)
+	}
+	if all := listAll(t, s, "INBOX", st.UIDValidity, 0); !slices.EqualFunc(got, all, func(a, b remote.MessageInfo) bool {
+		return a.UID == b.UID && a.Size == b.Size && a.Subject == b.Subject && a.InternalDate.Equal(b.InternalDate)
+	}) {
+		t.Errorf("Listing: got %d messages, want the %d Messages gives", len(got), len(all))
+	}
+	if _, err := s.Listing(ctx, "Nope", func(remote.MessageInfo) error { return nil }); !errors.Is(err, remote.ErrNotFound) {
+		t.Errorf("Listing of a missing mailbox: got %v, want ErrNotFound", err)
+	}
+}
+
 func TestMessagesMinUID(t *testing.T) {
 	srv := remotetest.NewIMAP(t, nil)
 	seed(t, srv, "INBOX", 50)

@@ -57,7 +57,9 @@ type fetchStream struct {
 // FETCH responses; the caller waits for the EXAMINE result with
 // Store.examined and must call the stream's close. The sink is in place
 // before FETCH is sent: its first unilateral response may arrive at once.
-func (cn *conn) examineAndFetch(mailbox string, set imap.NumSet, opts *imap.FetchOptions) (*imapclient.SelectCommand, *fetchStream) {
+// condstore asks EXAMINE for HIGHESTMODSEQ (the server must offer
+// CONDSTORE).
+func (cn *conn) examineAndFetch(mailbox string, condstore bool, set imap.NumSet, opts *imap.FetchOptions) (*imapclient.SelectCommand, *fetchStream) {
 	st := &fetchStream{
 		cn:      cn,
 		sink:    &fetchSink{ch: make(chan *imapclient.FetchMessageData), done: make(chan struct{})},
@@ -68,7 +70,7 @@ func (cn *conn) examineAndFetch(mailbox string, set imap.NumSet, opts *imap.Fetc
 	cn.sink = st.sink
 	cn.sinkMu.Unlock()
 
-	ex := cn.examine(mailbox, false)
+	ex := cn.examine(mailbox, condstore)
 	cmd := cn.client.Fetch(set, opts)
 	st.cmd = cmd
 	go func() {
