@@ -160,3 +160,44 @@ func mountBench(b *testing.B, accounts []Account, opts *Options) string {
 	})
 	return dir
 }
+
+// BenchmarkWarmLsLong measures a warm ls -l of a folder of 10,000
+// messages and reports the FUSE requests it costs (reqs/op, and the
+// GETXATTRs among them) besides its time.
+func BenchmarkWarmLsLong(b *testing.B) {
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		b.Skipf("skipping: /dev/fuse is missing (%v)", err)
+	}
+	if os.Geteuid() != 0 {
+		b.Skip("skipping: needs root (mount(2) directly)")
+	}
+	const n = 10_000
+	src := newBenchSource(b, n)
+	c := newOpCounter(fuseMode{})
+	mnt := mountBench(b, []Account{{Name: "work", Source: src}}, &Options{wrapRaw: c.wrap})
+	dir := filepath.Join(mnt, "work/INBOX")
+	lsLong := func() {
+		out, err := exec.Command("ls", "-l", dir).Output()
+		if err != nil {
+			b.Fatalf("ls -l: %v", err)
+		}
+		if got := strings.Count(string(out), "\n"); got != n+1 { // and "total"
+			b.Fatalf("ls -l printed %d lines, want %d", got, n+1)
+		}
+	}
+	lsLong() // cold: the kernel learns every entry
+	c.take()
+	runs := 0
+	for b.Loop() {
+		lsLong()
+		runs++
+	}
+	ops := c.take()
+	total := 0
+	for _, v := range ops {
+		total += v
+	}
+	b.ReportMetric(float64(total)/float64(runs), "reqs/op")
+	b.ReportMetric(float64(ops["GETXATTR"])/float64(runs), "getxattr/op")
+	b.Logf("FUSE requests in %d warm runs: %s", runs, formatOps(ops))
+}

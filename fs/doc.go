@@ -63,8 +63,13 @@
 //   - EACCES: the account's Source cannot make that change (no such
 //     interface), writing to an existing message, and what the server
 //     refuses (remote.ErrRefused, such as deleting INBOX).
-//   - ENOTSUP: setting flags on an account without Flagger, and extended
-//     attributes other than user.mail.* (so cp -p finds no ACLs to copy).
+//   - ENOTSUP: setting flags on an account without Flagger, setting
+//     extended attributes other than user.mail.* (so cp -p finds no ACLs
+//     to copy), and reading any outside the user namespace
+//     (security.selinux, system.posix_acl_access: GNU ls then stops
+//     asking for the rest of the mount, so a warm ls -l costs no
+//     GETXATTR per file); a user.* name a file does not have answers
+//     ENODATA.
 //   - EPERM: what no account can do: renaming a message within its
 //     mailbox (names are derived from the message), moving one into a
 //     directory that cannot hold messages or to the root, creating a file

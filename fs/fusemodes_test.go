@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -282,4 +283,51 @@ func pop3Store(t *testing.T) *pop3store.Store {
 		t.Fatal(err)
 	}
 	return store
+}
+
+// TestXattrNamespaces checks that attributes outside the user namespace
+// are not supported (ENOTSUP, which GNU ls remembers for the whole mount)
+// while user.mail.* work, and that a warm ls -l costs no GETXATTR per
+// file.
+func TestXattrNamespaces(t *testing.T) {
+	work := workAccount(t)
+	for uid := uint32(100); uid < 150; uid++ {
+		work.add("INBOX", uid, "many", date1, "body\r\n", -1)
+	}
+	c := newOpCounter(fuseMode{})
+	mnt := mountTest(t, []Account{{Name: "work", Source: work}}, &Options{wrapRaw: c.wrap})
+	inbox := filepath.Join(mnt, "work/INBOX")
+	msg := filepath.Join(inbox, "2026-11-20_0915_Quarterly-report_4711.eml")
+	buf := make([]byte, 256)
+	for _, p := range []string{msg, inbox, mnt} {
+		for _, name := range []string{"security.selinux", "system.posix_acl_access", "system.posix_acl_default", "trusted.x"} {
+			if _, err := syscall.Getxattr(p, name, buf); !errors.Is(err, syscall.ENOTSUP) {
+				t.Errorf("getxattr(%s, %s): %v, want ENOTSUP", p, name, err)
+			}
+		}
+	}
+	if n, err := syscall.Getxattr(msg, "user.mail.uid", buf); err != nil || string(buf[:n]) != "4711" {
+		t.Errorf("getxattr(user.mail.uid) = %q, %v, want 4711", buf[:max(n, 0)], err)
+	}
+	if _, err := syscall.Getxattr(msg, "user.other", buf); !errors.Is(err, syscall.ENODATA) {
+		t.Errorf("getxattr(user.other): %v, want ENODATA", err)
+	}
+
+	if _, err := exec.LookPath("ls"); err != nil {
+		t.Skip("skipping the ls -l part: ls not found")
+	}
+	lsLong := func() {
+		t.Helper()
+		if out, err := exec.Command("ls", "-l", inbox).CombinedOutput(); err != nil {
+			t.Fatalf("ls -l: %v: %s", err, out)
+		}
+	}
+	lsLong()
+	c.take()
+	lsLong()
+	// One security.selinux and one system.posix_acl_access at most for
+	// the whole run, whatever the number of files.
+	if got := c.take()["GETXATTR"]; got > 2 {
+		t.Errorf("warm ls -l of 52 files sent %d GETXATTR, want at most 2", got)
+	}
 }

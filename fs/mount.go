@@ -141,7 +141,10 @@ func Mount(mountpoint string, accounts []Account, opts *Options) (*fuse.Server, 
 		GID:             st.gid,
 		Logger:          slog.NewLogLogger(st.log.Handler(), slog.LevelWarn),
 	}
-	var raw fuse.RawFileSystem = uninterruptible{gofs.NewNodeFS(root, fopts)}
+	// The kernel's INTERRUPT cancels no request (uninterruptible), and
+	// attributes outside the user namespace are refused before any node
+	// (userXattrs).
+	var raw fuse.RawFileSystem = userXattrs{uninterruptible{gofs.NewNodeFS(root, fopts)}}
 	if opts != nil && opts.wrapRaw != nil {
 		raw = opts.wrapRaw(raw)
 	}

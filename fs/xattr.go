@@ -126,8 +126,9 @@ func (n *messageNode) flags(ctx context.Context) ([]string, syscall.Errno) {
 	return info.Flags, 0
 }
 
-// Getxattr reads one of the attributes xattrs lists; other names answer
-// ENODATA.
+// Getxattr reads one of the attributes xattrs lists; other user.* names
+// answer ENODATA (names outside the user namespace never get here: see
+// userXattrs).
 func (n *messageNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
 	switch attr {
 	case xattrFlags, xattrUID, xattrMessageID:
