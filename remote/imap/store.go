@@ -29,6 +29,8 @@ type Store struct {
 	mu     sync.Mutex
 	idle   []*conn // guarded by mu; most recently released last
 	closed bool    // guarded by mu
+
+	sparing atomic.Bool // a spare connection is being dialled
 }
 
 var _ remote.Store = (*Store)(nil)
@@ -70,9 +72,13 @@ func (s *Store) acquire(ctx context.Context, mailbox string) (cn *conn, fresh bo
 			return nil, false, s.newErr("connect", remote.ErrUnavailable, errClosed.Error(), "", nil)
 		}
 		cn = s.popIdle(mailbox)
+		last := len(s.idle) == 0
 		s.mu.Unlock()
 		if cn == nil {
 			break
+		}
+		if last {
+			s.addSpare()
 		}
 		if !cn.alive() {
 			cn.close("closed by the server", false)
@@ -89,7 +95,36 @@ func (s *Store) acquire(ctx context.Context, mailbox string) (cn *conn, fresh bo
 		<-s.slots
 		return nil, false, err
 	}
+	s.addSpare()
 	return cn, true, nil
+}
+
+// addSpare dials one more connection into the pool in the background when
+// a caller has just taken the last idle one or had to dial: the next
+// command beside it (a read-ahead batch beside a reader's own fetch) then
+// finds a connection logged in instead of waiting the round trips of a
+// login. At most one spare is dialled at a time, only while a connection
+// slot is free, so no more than MaxConns are ever open.
+func (s *Store) addSpare() {
+	if !s.sparing.CompareAndSwap(false, true) {
+		return
+	}
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		s.sparing.Store(false)
+		return // every slot is taken
+	}
+	go func() {
+		defer s.sparing.Store(false)
+		cn, err := s.dial(context.Background()) // bounded by the dial and command timeouts
+		if err != nil {
+			<-s.slots
+			s.log.Debug("imap spare connection failed", "err", err)
+			return
+		}
+		s.release(cn)
+	}()
 }
 
 // popIdle takes an idle connection, one with mailbox selected if any.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"mailfs/remote"
 	"mailfs/remote/remotetest"
@@ -397,5 +398,47 @@ func TestConcurrentUseRespectsMaxConns(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "imap connected"); n > 2 {
 		t.Errorf("got %d connections, want at most MaxConns = 2", n)
+	}
+}
+
+// After the first command the pool dials a spare connection in the
+// background, so that a second command beside the next one does not wait
+// for a login; it never opens more than MaxConns.
+func TestSpareConnection(t *testing.T) {
+	for _, tc := range []struct {
+		maxConns, want int
+	}{{1, 1}, {4, 2}} {
+		srv := remotetest.NewIMAP(t, nil)
+		proxy := remotetest.NewProxy(t, srv.Addr, nil)
+		s := testStore(t, srv, func(o *Options) {
+			o.Host, o.Port = proxy.Host(), proxy.Port()
+			o.MaxConns = tc.maxConns
+		})
+		if _, err := s.Status(context.Background(), "INBOX"); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for proxy.Connections() < tc.want && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond) // room for a connection too many
+		if got := proxy.Connections(); got != tc.want {
+			t.Errorf("MaxConns %d: %d connections after one command, want %d", tc.maxConns, got, tc.want)
+		}
+		// Two commands at once now find two connections ready.
+		if tc.maxConns > 1 {
+			var wg sync.WaitGroup
+			for range 2 {
+				wg.Go(func() {
+					if _, err := s.Status(context.Background(), "INBOX"); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			if got := proxy.Connections(); got > 3 {
+				t.Errorf("MaxConns %d: %d connections after two commands at once, want at most 3", tc.maxConns, got)
+			}
+		}
 	}
 }
