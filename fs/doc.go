@@ -158,7 +158,10 @@
 // again without the Source (its size is known; the body file is opened at
 // the first READ, if the kernel needs one). The first open of a message
 // opens its body, fetching it when needed, and corrects the size before
-// the first read. The kernel's connection-wide no-open and no-flush modes
+// the first read. So the Source (and the cache's least-recently-read
+// order) sees a message when the daemon reads it: at its first open in a
+// mount, and whenever the kernel lacks its pages. The kernel's
+// connection-wide no-open and no-flush modes
 // (an OPEN or FLUSH answered with ENOSYS) would save that round trip but
 // are not used: in no-open mode a created file gets no RELEASE and no
 // OPEN reaches a message before its first read, in no-flush mode a

@@ -59,6 +59,25 @@ func (c *opCounter) count(op string) {
 	c.ops[op]++
 }
 
+// settle waits until no request came for 50 ms (at most 2 s): the kernel
+// sends RELEASE in the background, after close returns.
+func (c *opCounter) settle() {
+	last := -1
+	for range 40 {
+		c.mu.Lock()
+		n := 0
+		for _, v := range c.ops {
+			n += v
+		}
+		c.mu.Unlock()
+		if n == last {
+			return
+		}
+		last = n
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // take returns the counts since the last take and resets them.
 func (c *opCounter) take() map[string]int {
 	c.mu.Lock()
@@ -224,7 +243,7 @@ func TestOpenFlushModes(t *testing.T) {
 			// ops returns the file requests since the last call, once
 			// the kernel's background requests (RELEASE) are in.
 			ops := func() string {
-				time.Sleep(100 * time.Millisecond)
+				c.settle()
 				all := c.take()
 				file := make(map[string]int)
 				for _, k := range []string{"OPEN", "FLUSH", "RELEASE", "READ", "CREATE"} {

@@ -34,6 +34,9 @@ var (
 func (h *messageHandle) file(ctx context.Context) (*os.File, syscall.Errno) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.f == nil && h.n == nil {
+		return nil, syscall.EBADF // an outbox message, released
+	}
 	if h.f == nil {
 		f, resized, errno := h.n.openBody(ctx)
 		if errno != 0 {
