@@ -152,19 +152,23 @@
 // afresh (synced with the server when older than Options.StaleAfter) on each
 // readdir, so new mail shows up in ls.
 //
-// A warm read (the pages are in the kernel) costs one OPEN and one RELEASE,
-// which close does not wait for: a message asks for no FLUSH
-// (FOPEN_NOFLUSH), and a message whose body was opened before is opened
-// again without the Source (its size is known; the body file is opened at
-// the first READ, if the kernel needs one). The first open of a message
-// opens its body, fetching it when needed, and corrects the size before
-// the first read. So the Source (and the cache's least-recently-read
-// order) sees a message when the daemon reads it: at its first open in a
-// mount, and whenever the kernel lacks its pages. The kernel's
-// connection-wide no-open and no-flush modes
-// (an OPEN or FLUSH answered with ENOSYS) would save that round trip but
-// are not used: in no-open mode a created file gets no RELEASE and no
-// OPEN reaches a message before its first read, in no-flush mode a
-// created file gets no FLUSH, so a cp into a folder or outbox/ could not
-// fail at close, nor be sent or appended when closed.
+// A warm read (the pages are in the kernel) costs one OPEN, answered from
+// memory, and one RELEASE, which close does not wait for: a message asks
+// for no FLUSH (FOPEN_NOFLUSH), and a message whose body was opened before
+// is opened again without the Source (its size is known; the body file is
+// opened at the first READ, if the kernel needs one). The first open of a
+// message opens its body, fetching it when needed, and corrects the size
+// before the first read. So the Source (and the cache's
+// least-recently-read order) sees a message when the daemon reads it: at
+// its first open in a mount, and whenever the kernel lacks its pages.
+//
+// The kernel's connection-wide no-open and no-flush modes (an OPEN or a
+// FLUSH answered with ENOSYS) would save the OPEN but are not used, since
+// this connection also takes created files (outbox/, cp into a folder): in
+// no-open mode a created file gets FLUSH but no RELEASE (a touched file is
+// never dropped) and no OPEN reaches a message before its first read (no
+// size correction); in no-flush mode a created file gets no FLUSH, so its
+// close can neither fail (EINVAL) nor send or append it.
+// BenchmarkWarmGrepModes measures each mode; TestOpenFlushModes shows the
+// requests.
 package fs
