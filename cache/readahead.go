@@ -10,7 +10,8 @@ import "sync"
 //
 //   - A miss (a body neither cached nor being fetched) fetches it together
 //     with the next bodies of the listing: raInitial of them after a miss
-//     out of sequence, so a lone cat fetches little, a larger window
+//     out of sequence, so a lone cat fetches little, four times that at
+//     the first message of a folder (where scans start), a larger window
 //     after one in sequence (see grown).
 //   - A reader in sequence that comes within two windows of the end of
 //     what was requested (the frontier) starts the next, larger batch
@@ -49,9 +50,14 @@ type span struct{ from, to int }
 func (r *readAhead) onMiss(p, n int) span {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.window > 0 && p == r.last+1 {
+	switch {
+	case r.window > 0 && p == r.last+1:
 		r.window = r.grown()
-	} else {
+	case p == 0:
+		// The first message of a folder: most likely the start of a
+		// scan (grep -r, find -exec), so skip the smallest step.
+		r.window = 4 * raInitial
+	default:
 		r.window = raInitial
 	}
 	r.last = p

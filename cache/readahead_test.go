@@ -54,6 +54,10 @@ func TestReadAheadWindow(t *testing.T) {
 	if s, ok := r.onHit(20, n); ok {
 		t.Errorf("hit out of sequence started %v", s)
 	}
+	// The first message of a folder starts a scan with a larger window.
+	if got, want := newReadAhead().onMiss(0, n), (span{0, 4 * raInitial}); got != want {
+		t.Errorf("miss at the first message: got %v, want %v", got, want)
+	}
 	// Windows stop at the end of the listing and at raMax.
 	if got, want := r.onMiss(n-3, n), (span{n - 3, n}); got != want {
 		t.Errorf("miss near the end: got %v, want %v", got, want)
