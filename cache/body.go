@@ -191,6 +191,9 @@ func (a *Account) readAheadOnHit(key bodyKey) {
 		return
 	}
 	s, ok := m.ra.onHit(p, len(l.Messages))
+	if m.ra.scanEnded(p, len(l.Messages)) {
+		a.scanAhead(m.name)
+	}
 	if !ok {
 		return
 	}

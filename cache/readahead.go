@@ -1,6 +1,9 @@
 package cache
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // Read-ahead: a reader going through a mailbox in listing order (the order
 // readdir returns, as grep -r and find do) gets the bodies it will read
@@ -23,6 +26,11 @@ import "sync"
 //     is always fetched. At most raInFlight speculative batches run per
 //     mailbox; folders read in parallel each have their own, and the
 //     connection pool (max_connections) bounds them all.
+//   - A reader that scanned a mailbox in sequence up to where all of it is
+//     requested will go on to the next mailbox (grep -r and find walk the
+//     folders in the order the mailbox list gives them): the next one's
+//     listing is synced and its first window fetched in the background
+//     (scanAhead), so the reader does not wait for them when it gets there.
 const (
 	raInitial  = 8
 	raMax      = 256
@@ -37,6 +45,10 @@ type readAhead struct {
 	frontier int        // first listing position not yet requested
 	window   int        // size of the last batch, in messages; 0 before the first
 	inFlight int        // speculative batches running
+	// ended is set once a reader in sequence has had the whole listing
+	// requested: the scan goes on in the next mailbox (scanAhead).
+	ended bool
+	inSeq bool // the last open followed the one before it
 }
 
 func newReadAhead() *readAhead { return &readAhead{last: -1} }
@@ -50,8 +62,9 @@ type span struct{ from, to int }
 func (r *readAhead) onMiss(p, n int) span {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.inSeq = r.window > 0 && p == r.last+1
 	switch {
-	case r.window > 0 && p == r.last+1:
+	case r.inSeq:
 		r.window = r.grown()
 	case p == 0:
 		// The first message of a folder: most likely the start of a
@@ -76,7 +89,7 @@ func (r *readAhead) onHit(p, n int) (span, bool) {
 		return span{}, false // the same message again
 	}
 	seq := r.window > 0 && p == r.last+1
-	r.last = p
+	r.last, r.inSeq = p, seq
 	if !seq || r.frontier >= n || r.frontier-p > 2*r.window || r.inFlight >= raInFlight {
 		return span{}, false
 	}
@@ -98,9 +111,77 @@ func (r *readAhead) grown() int {
 	return min(2*r.window, raMax)
 }
 
+// scanEnded reports, once, that a reader going through the listing in
+// sequence (p follows the previous open) has had all of it requested: it
+// is scanning the mailbox and will go on to the next one. n is the number
+// of messages in the listing.
+func (r *readAhead) scanEnded(p, n int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended || !r.inSeq || p != r.last || r.frontier < n {
+		return false
+	}
+	r.ended = true
+	return true
+}
+
 // done records the end of a batch that onHit started.
 func (r *readAhead) done() {
 	r.mu.Lock()
 	r.inFlight--
 	r.mu.Unlock()
+}
+
+// scanAhead prepares the mailbox listed after name in the account's mailbox
+// list for a reader that has scanned name in order: in the background, its
+// listing is synced if it has none (a known one is taken as it is) and its
+// first bodies are fetched, as a miss at its first message would.
+func (a *Account) scanAhead(name string) {
+	next := a.nextMailbox(name)
+	if next == "" {
+		return
+	}
+	if down, _ := a.down(); down {
+		return
+	}
+	a.fetchMu.Lock()
+	if a.c.ctx.Err() != nil {
+		a.fetchMu.Unlock()
+		return
+	}
+	a.c.wg.Add(1)
+	a.fetchMu.Unlock()
+	go func() {
+		defer a.c.wg.Done()
+		l, err := a.List(a.c.ctx, next, time.Hour)
+		if err != nil || len(l.Messages) == 0 {
+			return
+		}
+		m, err := a.box(next)
+		if err != nil {
+			return
+		}
+		uids := a.batchUIDs(next, 0, l, m.ra.onMiss(0, len(l.Messages)))
+		a.c.log.Debug("reading ahead into the next mailbox", "account", a.name, "after", name, "mailbox", next, "messages", len(uids))
+		a.startFetch(m, l.UIDValidity, uids, 0, nil)
+	}()
+}
+
+// nextMailbox returns the first selectable mailbox after name in the
+// account's mailbox list, "" when there is none or no list is known.
+func (a *Account) nextMailbox(name string) string {
+	ml, err := a.knownMailboxes()
+	if err != nil || ml == nil {
+		return ""
+	}
+	after := false
+	for _, mb := range ml.Mailboxes {
+		switch {
+		case mb.Name == name:
+			after = true
+		case after && mb.Selectable():
+			return mb.Name
+		}
+	}
+	return ""
 }

@@ -2,9 +2,11 @@ package cache
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"testing"
+	"time"
 )
 
 // The window grows while a reader goes through the listing in order and
@@ -154,5 +156,49 @@ func TestBatchCutMidway(t *testing.T) {
 		if n != 1 {
 			t.Errorf("body %d delivered whole %d times, want once", uid, n)
 		}
+	}
+}
+
+// A reader that scans a mailbox in order goes on to the next (the fake
+// lists mailboxes by name): once it has had all of the first requested,
+// the next mailbox's listing is synced and its first window fetched in the
+// background. A lone open does not.
+func TestScanAheadIntoNextMailbox(t *testing.T) {
+	e := newEnv(t)
+	e.store.create("Jnext")
+	e.store.create("Klast")
+	addMany(e, "INBOX", 20)
+	addMany(e, "Jnext", 50)
+	addMany(e, "Klast", 5)
+	if _, err := e.a.Mailboxes(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	l := e.list("INBOX", 0)
+	e.read("INBOX", l.UIDValidity, l.Messages[3].UID) // a lone open
+	e.c.wg.Wait()
+	if e.store.count("Status")+e.store.count("Messages") > 2 {
+		t.Fatalf("a lone open synced another mailbox: %d STATUS, %d listings", e.store.count("Status"), e.store.count("Messages"))
+	}
+	for _, m := range l.Messages {
+		e.read("INBOX", l.UIDValidity, m.UID)
+	}
+	e.c.wg.Wait()
+	next := e.list("Jnext", time.Hour) // no sync: the scan-ahead did it
+	listings := e.store.count("Messages")
+	got := 0
+	for _, m := range next.Messages {
+		if e.bodyExists("Jnext", next.UIDValidity, m.UID) {
+			got++
+		}
+	}
+	if got != 4*raInitial {
+		t.Errorf("bodies of the next mailbox fetched ahead: %d, want %d", got, 4*raInitial)
+	}
+	if l := e.list("Jnext", 5*time.Second); len(l.Messages) != 50 || e.store.count("Messages") != listings {
+		t.Errorf("listing the next mailbox after the scan-ahead: %d messages, %d more listings; want 50 and none", len(l.Messages), e.store.count("Messages")-listings)
+	}
+	wantCalls(t, e.store, "Fetch", 3) // INBOX's lone open and its scan, and the next mailbox's first window
+	if last := e.list("Klast", 0); e.bodyExists("Klast", last.UIDValidity, last.Messages[0].UID) {
+		t.Error("the mailbox after the next one was read ahead too")
 	}
 }
