@@ -138,16 +138,3 @@ func TestParseFlags(t *testing.T) {
 		}
 	}
 }
-
-func TestUnescapeMountinfo(t *testing.T) {
-	for in, want := range map[string]string{
-		`/tmp/a\040b`: "/tmp/a b",
-		`/plain`:      "/plain",
-		`/x\134y`:     `/x\y`,
-		`/end\04`:     `/end\04`,
-	} {
-		if got := unescapeMountinfo(in); got != want {
-			t.Errorf("unescapeMountinfo(%q): got %q, want %q", in, got, want)
-		}
-	}
-}

@@ -1,17 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"mailfs/internal/mountinfo"
 )
 
 // requireFUSE skips a test that mounts when this machine cannot mount.
@@ -30,23 +30,11 @@ func requireFUSE(t *testing.T) {
 // isMounted reports whether dir is a mountpoint in this mount namespace.
 func isMounted(t testing.TB, dir string) bool {
 	t.Helper()
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	ok, err := mountinfo.Mounted(dir)
 	if err != nil {
-		t.Fatalf("read mountinfo: %v", err)
+		t.Fatal(err)
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) > 4 && unescapeMountinfo(fields[4]) == dir {
-			return true
-		}
-	}
-	return false
-}
-
-func unescapeMountinfo(s string) string {
-	r := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
-	return r.Replace(s)
+	return ok
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader in two

@@ -64,6 +64,12 @@ func seedSamples(t *testing.T, srv *remotetest.IMAP) []*sample {
 }
 
 func imapConfig(t *testing.T, srv *remotetest.IMAP, cacheDir string) string {
+	return imapConfigPort(t, srv, srv.Port(), cacheDir)
+}
+
+// imapConfigPort is imapConfig for srv reached at another port of
+// 127.0.0.1 (a proxy in front of it).
+func imapConfigPort(t *testing.T, srv *remotetest.IMAP, port int, cacheDir string) string {
 	return writeConfig(t, `
 [cache]
 dir = %q
@@ -77,7 +83,7 @@ addresses = ["bob@example.org"]
   tls = "none"
   username = %q
   password = %q
-`, cacheDir, srv.Port(), srv.Username, srv.Password)
+`, cacheDir, port, srv.Username, srv.Password)
 }
 
 // TestMountShowsServerMail mounts an in-process IMAP server through the

@@ -35,18 +35,7 @@ func TestSignalsDuringColdReads(t *testing.T) {
 	}
 	proxy := remotetest.NewProxy(t, srv.Addr, &remotetest.ProxyOptions{Latency: 40 * time.Millisecond})
 	mnt := t.TempDir()
-	runMount(t, "mount", "-config", writeConfig(t, `
-[cache]
-dir = %q
-[[accounts]]
-name = "test"
-  [accounts.imap]
-  host = "127.0.0.1"
-  port = %d
-  tls = "none"
-  username = %q
-  password = %q
-`, t.TempDir(), proxy.Port(), srv.Username, srv.Password), mnt)
+	runMount(t, "mount", "-config", imapConfigPort(t, srv, proxy.Port(), t.TempDir()), mnt)
 
 	// The account directory, both folders and every message: all cold.
 	files, err := sigstorm.ReadTree(filepath.Join(mnt, "test"), time.Millisecond)

@@ -55,12 +55,7 @@ func (s *Store) Status(ctx context.Context, mailbox string) (remote.MailboxStatu
 				return err
 			}
 			cn.selected = mailbox
-			st = remote.MailboxStatus{
-				UIDValidity:   data.UIDValidity,
-				UIDNext:       uint32(data.UIDNext),
-				Messages:      data.NumMessages,
-				HighestModSeq: data.HighestModSeq,
-			}
+			st = examineStatus(data)
 			return nil
 		}
 		data, err := cn.client.Status(mailbox, &imap.StatusOptions{
@@ -80,6 +75,17 @@ func (s *Store) Status(ctx context.Context, mailbox string) (remote.MailboxStatu
 		return nil
 	})
 	return st, err
+}
+
+// examineStatus is the status an EXAMINE reported (HIGHESTMODSEQ only when
+// it was asked for with CONDSTORE).
+func examineStatus(data *imap.SelectData) remote.MailboxStatus {
+	return remote.MailboxStatus{
+		UIDValidity:   data.UIDValidity,
+		UIDNext:       uint32(data.UIDNext),
+		Messages:      data.NumMessages,
+		HighestModSeq: data.HighestModSeq,
+	}
 }
 
 // examine sends EXAMINE: the mailbox is opened read-only, so nothing the

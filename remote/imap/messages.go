@@ -96,12 +96,7 @@ func (s *Store) Listing(ctx context.Context, mailbox string, fn func(remote.Mess
 			return err
 		}
 		cn.selected = mailbox
-		st = remote.MailboxStatus{
-			UIDValidity:   data.UIDValidity,
-			UIDNext:       uint32(data.UIDNext),
-			Messages:      data.NumMessages,
-			HighestModSeq: data.HighestModSeq,
-		}
+		st = examineStatus(data)
 		return nil
 	}, fn)
 	return st, err
