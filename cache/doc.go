@@ -8,8 +8,16 @@
 // MESSAGES, HIGHESTMODSEQ, last check) and the listing entry of every
 // message; and bodies/, one file (0600) per fetched message body keyed by
 // account, mailbox, UIDVALIDITY and UID. Bodies are immutable, written to a
-// temporary file, fsynced and renamed into place, and never fetched twice
-// unless evicted to honour Options.MaxSize (least recently read first).
+// temporary file and renamed into place (not fsynced: a body a crash kept
+// from the disk has the wrong size, which Open notices and fetches again),
+// and never fetched twice unless evicted to honour Options.MaxSize (least
+// recently read first).
+//
+// Bodies are fetched in background batches of many UIDs per command
+// (fetch.go), sized by a read-ahead that follows readers going through a
+// mailbox in listing order and on into the next mailbox (readahead.go).
+// Nothing a caller gives up on is cancelled: a batch finishes into the
+// cache, bounded by the protocol client's timeouts.
 //
 // Listings are kept in memory as immutable *Listing snapshots, loaded lazily
 // from the database; a sync fetches only what changed (new UIDs, vanished
