@@ -49,12 +49,10 @@ func (s *Store) Status(ctx context.Context, mailbox string) (remote.MailboxStatu
 	err := s.do(ctx, "STATUS", mailbox, func(cn *conn, _ *bool) error {
 		condstore := cn.caps.Has(imap.CapCondStore)
 		if cn.selected == mailbox {
-			data, err := cn.examine(mailbox, condstore).Wait()
+			data, err := cn.waitExamine(cn.examine(mailbox, condstore), mailbox)
 			if err != nil {
-				cn.selected = ""
 				return err
 			}
-			cn.selected = mailbox
 			st = examineStatus(data)
 			return nil
 		}
@@ -75,6 +73,18 @@ func (s *Store) Status(ctx context.Context, mailbox string) (remote.MailboxStatu
 		return nil
 	})
 	return st, err
+}
+
+// waitExamine waits for the answer to EXAMINE mailbox and records what the
+// connection has selected.
+func (cn *conn) waitExamine(ex *imapclient.SelectCommand, mailbox string) (*imap.SelectData, error) {
+	data, err := ex.Wait()
+	if err != nil {
+		cn.selected = ""
+		return nil, err
+	}
+	cn.selected = mailbox
+	return data, nil
 }
 
 // examineStatus is the status an EXAMINE reported (HIGHESTMODSEQ only when
@@ -103,12 +113,10 @@ func (cn *conn) examine(mailbox string, condstore bool) *imapclient.SelectComman
 // only way to notice a mailbox that was deleted and recreated under a
 // selected connection.
 func (s *Store) examined(cn *conn, ex *imapclient.SelectCommand, mailbox string, uidValidity uint32) error {
-	data, err := ex.Wait()
+	data, err := cn.waitExamine(ex, mailbox)
 	if err != nil {
-		cn.selected = ""
 		return err
 	}
-	cn.selected = mailbox
 	if data.UIDValidity != uidValidity {
 		return s.newErr(opName("EXAMINE", mailbox), remote.ErrUIDValidity,
 			"UIDVALIDITY is "+strconv.FormatUint(uint64(data.UIDValidity), 10)+", not "+strconv.FormatUint(uint64(uidValidity), 10),

@@ -90,12 +90,10 @@ func (s *Store) Messages(ctx context.Context, mailbox string, uidValidity, minUI
 func (s *Store) Listing(ctx context.Context, mailbox string, fn func(remote.MessageInfo) error) (remote.MailboxStatus, error) {
 	var st remote.MailboxStatus
 	err := s.messages(ctx, mailbox, 1, true, func(cn *conn, ex *imapclient.SelectCommand) error {
-		data, err := ex.Wait()
+		data, err := cn.waitExamine(ex, mailbox)
 		if err != nil {
-			cn.selected = ""
 			return err
 		}
-		cn.selected = mailbox
 		st = examineStatus(data)
 		return nil
 	}, fn)
