@@ -52,7 +52,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func checkAccount(ctx context.Context, a *config.Account, w io.Writer, log *slog.Logger) error {
 	switch {
 	case a.IMAP != nil:
-		store, err := newIMAPStore(a, log)
+		store, err := newIMAPStore(a, log, false)
 		if err != nil {
 			return err
 		}

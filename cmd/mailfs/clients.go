@@ -33,13 +33,14 @@ func remoteServer(a *config.Account, proto string, s *config.Server, log *slog.L
 	}, nil
 }
 
-// newIMAPStore builds the IMAP client of one account from its config.
-func newIMAPStore(a *config.Account, log *slog.Logger) (*imap.Store, error) {
+// newIMAPStore builds the IMAP client of one account from its config; a
+// mount's keeps a spare connection (see imap.Options.Spare), check's not.
+func newIMAPStore(a *config.Account, log *slog.Logger, spare bool) (*imap.Store, error) {
 	srv, err := remoteServer(a, "imap", &a.IMAP.Server, log)
 	if err != nil {
 		return nil, err
 	}
-	return imap.New(&imap.Options{Server: srv, MaxConns: a.IMAP.MaxConnections}), nil
+	return imap.New(&imap.Options{Server: srv, MaxConns: a.IMAP.MaxConnections, Spare: spare}), nil
 }
 
 // newPOP3Client builds the POP3 client of one account from its config.

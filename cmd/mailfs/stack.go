@@ -71,7 +71,7 @@ func buildStack(cfg *config.Config, d dirs, log *slog.Logger) (_ *stack, err err
 		var appender *sentCopier
 		switch {
 		case a.IMAP != nil:
-			store, err := newIMAPStore(a, log)
+			store, err := newIMAPStore(a, log, true)
 			if err != nil {
 				return nil, err
 			}

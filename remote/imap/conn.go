@@ -110,7 +110,11 @@ func (s *Store) dial(ctx context.Context) (*conn, error) {
 		if killed != nil {
 			err = s.mapErr("LOGIN as "+s.opts.Username, err, killed)
 		}
-		s.log.Warn("imap login failed", "conn", cn.id, "err", err)
+		if ctx.Err() != nil {
+			s.log.Debug("imap login abandoned", "conn", cn.id, "err", err)
+		} else {
+			s.log.Warn("imap login failed", "conn", cn.id, "err", err)
+		}
 		return nil, err
 	}
 	cn.log.Info("imap connected", "tls", s.opts.TLS.String(), "took", time.Since(start).Round(time.Millisecond))

@@ -24,6 +24,11 @@ type Options struct {
 	remote.Server
 	// MaxConns is the largest number of connections open at once; default 4.
 	MaxConns int
+	// Spare keeps a connection logged in ahead of need: when a caller takes
+	// the last idle connection (or dials), another is dialled in the
+	// background, within MaxConns. For a mount, where read-ahead batches run
+	// beside readers; a short-lived use (mailfs check) leaves it off.
+	Spare bool
 }
 
 // defaultMaxConns is the default of MaxConns.

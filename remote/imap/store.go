@@ -31,6 +31,11 @@ type Store struct {
 	closed bool    // guarded by mu
 
 	sparing atomic.Bool // a spare connection is being dialled
+	// spareCtx is cancelled by Close, which waits for spares (a spare
+	// dial must not outlive the Store).
+	spareCtx    context.Context
+	cancelSpare context.CancelFunc
+	spares      sync.WaitGroup
 }
 
 var _ remote.Store = (*Store)(nil)
@@ -44,13 +49,15 @@ const idleCheck = 2 * time.Minute
 func New(opts *Options) *Store {
 	o := opts.withDefaults()
 	addr := net.JoinHostPort(o.Host, strconv.Itoa(o.Port))
-	return &Store{
+	s := &Store{
 		opts:  o,
 		addr:  addr,
 		log:   o.Logger.With("account", o.Account, "host", addr),
 		slots: make(chan struct{}, o.MaxConns),
 		words: &mime.WordDecoder{CharsetReader: charset.Reader},
 	}
+	s.spareCtx, s.cancelSpare = context.WithCancel(context.Background())
+	return s
 }
 
 var errClosed = errors.New("store is closed")
@@ -99,14 +106,15 @@ func (s *Store) acquire(ctx context.Context, mailbox string) (cn *conn, fresh bo
 	return cn, true, nil
 }
 
-// addSpare dials one more connection into the pool in the background when
-// a caller has just taken the last idle one or had to dial: the next
+// addSpare dials one more connection into the pool in the background, with
+// Options.Spare, when a caller has just taken the last idle one or had to
+// dial: the next
 // command beside it (a read-ahead batch beside a reader's own fetch) then
 // finds a connection logged in instead of waiting the round trips of a
 // login. At most one spare is dialled at a time, only while a connection
 // slot is free, so no more than MaxConns are ever open.
 func (s *Store) addSpare() {
-	if !s.sparing.CompareAndSwap(false, true) {
+	if !s.opts.Spare || !s.sparing.CompareAndSwap(false, true) {
 		return
 	}
 	select {
@@ -115,9 +123,19 @@ func (s *Store) addSpare() {
 		s.sparing.Store(false)
 		return // every slot is taken
 	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		<-s.slots
+		s.sparing.Store(false)
+		return
+	}
+	s.spares.Add(1)
+	s.mu.Unlock()
 	go func() {
+		defer s.spares.Done()
 		defer s.sparing.Store(false)
-		cn, err := s.dial(context.Background()) // bounded by the dial and command timeouts
+		cn, err := s.dial(s.spareCtx) // bounded by the dial and command timeouts
 		if err != nil {
 			<-s.slots
 			s.log.Debug("imap spare connection failed", "err", err)
@@ -271,6 +289,8 @@ func (s *Store) Close() error {
 	idle := s.idle
 	s.idle = nil
 	s.mu.Unlock()
+	s.cancelSpare()
+	s.spares.Wait() // a spare that made it is closed by release
 	var wg sync.WaitGroup
 	for _, cn := range idle {
 		wg.Go(func() { cn.close("store closed", true) })

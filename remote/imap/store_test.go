@@ -401,18 +401,21 @@ func TestConcurrentUseRespectsMaxConns(t *testing.T) {
 	}
 }
 
-// After the first command the pool dials a spare connection in the
-// background, so that a second command beside the next one does not wait
-// for a login; it never opens more than MaxConns.
+// With Spare, after the first command the pool dials a spare connection in
+// the background, so that a second command beside the next one does not
+// wait for a login; it never opens more than MaxConns. Without, it dials
+// only on demand.
 func TestSpareConnection(t *testing.T) {
 	for _, tc := range []struct {
-		maxConns, want int
-	}{{1, 1}, {4, 2}} {
+		maxConns int
+		spare    bool
+		want     int
+	}{{1, true, 1}, {4, true, 2}, {4, false, 1}} {
 		srv := remotetest.NewIMAP(t, nil)
 		proxy := remotetest.NewProxy(t, srv.Addr, nil)
 		s := testStore(t, srv, func(o *Options) {
 			o.Host, o.Port = proxy.Host(), proxy.Port()
-			o.MaxConns = tc.maxConns
+			o.MaxConns, o.Spare = tc.maxConns, tc.spare
 		})
 		if _, err := s.Status(context.Background(), "INBOX"); err != nil {
 			t.Fatal(err)
@@ -423,10 +426,10 @@ func TestSpareConnection(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond) // room for a connection too many
 		if got := proxy.Connections(); got != tc.want {
-			t.Errorf("MaxConns %d: %d connections after one command, want %d", tc.maxConns, got, tc.want)
+			t.Errorf("MaxConns %d, Spare %v: %d connections after one command, want %d", tc.maxConns, tc.spare, got, tc.want)
 		}
 		// Two commands at once now find two connections ready.
-		if tc.maxConns > 1 {
+		if tc.spare && tc.maxConns > 1 {
 			var wg sync.WaitGroup
 			for range 2 {
 				wg.Go(func() {
