@@ -20,17 +20,37 @@ import (
 var (
 	// ErrNotFound means the mailbox or message does not exist on the server.
 	ErrNotFound = errors.New("not found")
-	// ErrUnavailable means the server could not be reached or the connection
-	// broke (network error, timeout, TLS failure). The operation may succeed
-	// later.
+	// ErrUnavailable means the server could not be reached, the connection
+	// broke (network error, reset, timeout, TLS or certificate failure), or
+	// the server failed to carry out a command for reasons of its own
+	// (IMAP SERVERBUG, UNAVAILABLE, INUSE, LIMIT, CORRUPTION, BAD; POP3
+	// [SYS/TEMP], [SYS/PERM], [IN-USE], [LOGIN-DELAY]; a reply that breaks
+	// the protocol). The operation may succeed later.
 	ErrUnavailable = errors.New("server unavailable")
-	// ErrAuth means the server rejected the credentials.
+	// ErrAuth means the server rejected the credentials or the login
+	// itself (IMAP AUTHENTICATIONFAILED, AUTHORIZATIONFAILED, EXPIRED,
+	// PRIVACYREQUIRED, CONTACTADMIN; POP3 [AUTH]).
 	ErrAuth = errors.New("authentication failed")
 	// ErrUIDValidity means the mailbox's UIDVALIDITY is not the one the caller
 	// named: every UID the caller knows for it is void.
 	ErrUIDValidity = errors.New("UIDVALIDITY changed")
-	// ErrRefused means the server understood the command and said no.
+	// ErrRefused means the server understood the command and refused it
+	// for a reason like a permission: the user may not do this (IMAP
+	// NOPERM, CANNOT, a NO saying "permission denied"; a POP3 -ERR
+	// without a code).
 	ErrRefused = errors.New("refused by server")
+	// ErrQuota means the account is over its storage quota (IMAP
+	// OVERQUOTA).
+	ErrQuota = errors.New("over quota")
+	// ErrTooBig means the message is larger than the server accepts (IMAP
+	// TOOBIG, RFC 7889).
+	ErrTooBig = errors.New("message too big for the server")
+	// ErrExists means the mailbox to create already exists (IMAP
+	// ALREADYEXISTS).
+	ErrExists = errors.New("already exists")
+	// ErrNotEmpty means the mailbox to delete still has children (IMAP
+	// HASCHILDREN).
+	ErrNotEmpty = errors.New("mailbox has children")
 )
 
 // Mailbox is a folder on the server.
