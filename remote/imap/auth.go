@@ -73,10 +73,11 @@ func (s *Store) login(ctx context.Context, c *imapclient.Client, caps imap.CapSe
 		if what == "token" {
 			hint = "check username and token_command; the token may have expired"
 		}
-		switch ie.Code {
-		case imap.ResponseCodeUnavailable:
+		switch {
+		case serverTrouble(ie):
+			// UNAVAILABLE, SERVERBUG, INUSE, LIMIT…: not the credentials.
 			kind, hint = remote.ErrUnavailable, "try again later"
-		case imap.ResponseCodePrivacyRequired:
+		case ie.Code == imap.ResponseCodePrivacyRequired:
 			hint = "the server requires TLS: check tls"
 		}
 		return s.newErr(mech+" as "+s.opts.Username, kind, clienterr.Scrub(serverWords(ie), value), hint, nil)

@@ -48,26 +48,101 @@ func (s *Store) mapErr(op string, err, killed error) error {
 	return s.newErr(op, remote.ErrUnavailable, "connection failed: "+err.Error(), clienterr.TLSHint(err), clienterr.KeepCause(err))
 }
 
-// serverErrKind classifies a tagged NO or BAD.
+// codeKinds is the sentinel of each response code (RFC 5530, RFC 9051,
+// RFC 7889) that says what kind of failure a tagged NO is. Codes not
+// listed (ALERT, or none) are classified by serverErrKind from the text.
+var codeKinds = map[imap.ResponseCode]error{
+	// The thing is not there: ENOENT.
+	imap.ResponseCodeNonExistent: remote.ErrNotFound,
+	imap.ResponseCodeTryCreate:   remote.ErrNotFound,
+	codeExpungeIssued:            remote.ErrNotFound,
+	// The server's own trouble, often temporary: EIO.
+	imap.ResponseCodeUnavailable: remote.ErrUnavailable,
+	imap.ResponseCodeServerBug:   remote.ErrUnavailable,
+	imap.ResponseCodeInUse:       remote.ErrUnavailable,
+	imap.ResponseCodeLimit:       remote.ErrUnavailable,
+	imap.ResponseCodeCorruption:  remote.ErrUnavailable,
+	imap.ResponseCodeTooMany:     remote.ErrUnavailable,
+	imap.ResponseCodeUnknownCTE:  remote.ErrUnavailable,
+	// The server says mailfs spoke wrongly: a protocol disagreement the
+	// user cannot fix, EIO.
+	imap.ResponseCodeClientBug:  remote.ErrUnavailable,
+	imap.ResponseCodeParse:      remote.ErrUnavailable,
+	imap.ResponseCodeBadCharset: remote.ErrUnavailable,
+	// The login or the account: EACCES.
+	imap.ResponseCodeAuthenticationFailed: remote.ErrAuth,
+	imap.ResponseCodeAuthorizationFailed:  remote.ErrAuth,
+	imap.ResponseCodeExpired:              remote.ErrAuth,
+	imap.ResponseCodePrivacyRequired:      remote.ErrAuth,
+	imap.ResponseCodeContactAdmin:         remote.ErrAuth,
+	// Refusals like a permission: EACCES.
+	imap.ResponseCodeNoPerm:    remote.ErrRefused,
+	imap.ResponseCodeCannot:    remote.ErrRefused,
+	imap.ResponseCodeNoPrivate: remote.ErrRefused,
+	// Classes with an errno of their own.
+	imap.ResponseCodeOverQuota:     remote.ErrQuota,    // EDQUOT
+	imap.ResponseCodeTooBig:        remote.ErrTooBig,   // EFBIG
+	imap.ResponseCodeAlreadyExists: remote.ErrExists,   // EEXIST
+	imap.ResponseCodeHasChildren:   remote.ErrNotEmpty, // ENOTEMPTY
+}
+
+// codeExpungeIssued is RFC 5530's EXPUNGEISSUED, which go-imap does not
+// name: some of the messages asked for were expunged by another session.
+const codeExpungeIssued imap.ResponseCode = "EXPUNGEISSUED"
+
+// serverErrKind classifies a tagged NO or BAD. A BAD means the server did
+// not understand what mailfs sent: ErrUnavailable. A NO with a known code
+// gets the code's sentinel (codeKinds). A NO without one is read for words:
+// "no such mailbox" is ErrNotFound, "permission denied" and the like
+// ErrRefused; anything else is the server failing to carry out the
+// command, ErrUnavailable — EACCES only when the server says it is a
+// matter of permission.
 func serverErrKind(ie *imap.Error) error {
-	switch ie.Code {
-	case imap.ResponseCodeNonExistent, imap.ResponseCodeTryCreate:
-		return remote.ErrNotFound
-	case imap.ResponseCodeUnavailable:
+	if ie.Type == imap.StatusResponseTypeBad {
 		return remote.ErrUnavailable
-	case imap.ResponseCodeAuthenticationFailed, imap.ResponseCodeAuthorizationFailed, imap.ResponseCodeExpired:
-		return remote.ErrAuth
 	}
-	if ie.Code == "" && ie.Type == imap.StatusResponseTypeNo && looksLikeNoSuchMailbox(ie.Text) {
+	if kind, ok := codeKinds[imap.ResponseCode(strings.ToUpper(string(ie.Code)))]; ok {
+		return kind
+	}
+	switch {
+	case looksLikeNoSuchMailbox(ie.Text):
 		// IMAP4rev1 servers without RFC 5530 codes say it in words only.
 		return remote.ErrNotFound
+	case looksLikePermission(ie.Text):
+		return remote.ErrRefused
 	}
-	return remote.ErrRefused
+	return remote.ErrUnavailable
+}
+
+// serverTrouble reports whether a NO carries a code that puts the failure
+// on the server (codeKinds maps it to ErrUnavailable): at login, such a NO
+// says nothing about the credentials.
+func serverTrouble(ie *imap.Error) bool {
+	return ie.Type == imap.StatusResponseTypeNo && codeKinds[imap.ResponseCode(strings.ToUpper(string(ie.Code)))] == remote.ErrUnavailable
+}
+
+// expungeIssued reports whether err is a NO [EXPUNGEISSUED]: a FETCH
+// whose answer lacks only the messages expunged meanwhile. Fetch, Flags
+// and the listing take it as complete, since the contract has a missing
+// UID mean an expunged message.
+func expungeIssued(err error) bool {
+	var ie *imap.Error
+	return errors.As(err, &ie) && ie.Type == imap.StatusResponseTypeNo && strings.EqualFold(string(ie.Code), string(codeExpungeIssued))
 }
 
 func looksLikeNoSuchMailbox(text string) bool {
 	t := strings.ToLower(text)
 	for _, s := range []string{"no such mailbox", "mailbox doesn't exist", "mailbox does not exist", "unknown mailbox", "mailbox not found"} {
+		if strings.Contains(t, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func looksLikePermission(text string) bool {
+	t := strings.ToLower(text)
+	for _, s := range []string{"permission denied", "access denied", "not allowed", "not permitted", "insufficient rights", "no permission"} {
 		if strings.Contains(t, s) {
 			return true
 		}

@@ -128,7 +128,7 @@ func (s *Store) messages(ctx context.Context, mailbox string, minUID uint32, mod
 				if m.uid == last {
 					continue
 				}
-				fnErr = s.newErr(opName("UID FETCH", mailbox), remote.ErrRefused,
+				fnErr = s.newErr(opName("UID FETCH", mailbox), remote.ErrUnavailable,
 					fmt.Sprintf("server sent UID %d after UID %d, out of order", m.uid, last), "", nil)
 				cn.kill()
 				break

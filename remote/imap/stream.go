@@ -126,7 +126,8 @@ func (st *fetchStream) next() *imapclient.FetchMessageData {
 }
 
 // close drains what is left, detaches the sink and returns the command's
-// result.
+// result. A NO [EXPUNGEISSUED] is a complete answer without the expunged
+// messages (see expungeIssued): nil.
 func (st *fetchStream) close() error {
 	for st.next() != nil {
 	}
@@ -136,5 +137,10 @@ func (st *fetchStream) close() error {
 	}
 	st.cn.sinkMu.Unlock()
 	close(st.sink.done)
-	return st.cmd.Close()
+	err := st.cmd.Close()
+	if expungeIssued(err) {
+		st.cn.log.Debug("imap fetch answered without expunged messages", "err", err)
+		return nil
+	}
+	return err
 }
