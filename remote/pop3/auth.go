@@ -139,13 +139,14 @@ func (s *session) sasl(client sasl.Client) error {
 }
 
 // authErr turns a login failure into remote.ErrAuth, unless the server says
-// the maildrop is busy or the connection failed (remote.ErrUnavailable).
+// it is in trouble ([IN-USE], [SYS/TEMP], [SYS/PERM], [LOGIN-DELAY]) or the
+// connection failed (remote.ErrUnavailable).
 func (s *session) authErr(err error, what string) error {
 	if err == nil {
 		return nil
 	}
 	var oe *remote.OpError
-	if !errors.As(err, &oe) || !errors.Is(err, remote.ErrRefused) {
+	if !errors.As(err, &oe) || !(errors.Is(err, remote.ErrRefused) || errors.Is(err, remote.ErrAuth)) {
 		return err
 	}
 	oe.Kind = remote.ErrAuth

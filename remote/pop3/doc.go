@@ -113,15 +113,18 @@
 // Auth "plain" logs in with SASL PLAIN (RFC 5034 AUTH) when CAPA offers
 // "SASL PLAIN", and with USER/PASS otherwise; "xoauth2" and "oauthbearer"
 // use SASL with the token. An -ERR during login is remote.ErrAuth, except the
-// RFC 2449/3206 codes [IN-USE] and [SYS/TEMP], which mean the maildrop is
-// busy (remote.ErrUnavailable). Secrets never reach an error or a log line.
+// RFC 2449/3206 codes [IN-USE], [LOGIN-DELAY], [SYS/TEMP] and [SYS/PERM],
+// which put the failure on the server (remote.ErrUnavailable). Secrets
+// never reach an error or a log line.
 //
 // # Errors
 //
 // Every error is a *remote.OpError naming the account, the server and the
 // command. Network, timeout, TLS and protocol failures (unexpected data from the
 // server included) wrap remote.ErrUnavailable and close the connection; an
-// -ERR to any other command wraps remote.ErrRefused with the server's
-// text; a cancelled ctx returns its error and closes the connection. Deletions take effect only at Quit (the RFC 1939 UPDATE
+// -ERR to any other command keeps the session and wraps, with the server's
+// text, the sentinel of its response code (errors.go: [IN-USE],
+// [LOGIN-DELAY], [SYS/TEMP], [SYS/PERM] remote.ErrUnavailable; [AUTH]
+// remote.ErrAuth) or, without one, remote.ErrRefused; a cancelled ctx returns its error and closes the connection. Deletions take effect only at Quit (the RFC 1939 UPDATE
 // state); Close drops the connection without committing them.
 package pop3

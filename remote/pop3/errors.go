@@ -31,14 +31,36 @@ func (e *serverError) code() string {
 	return strings.ToUpper(e.text[1:end])
 }
 
-// temporary reports whether the reply says the maildrop is busy or the
-// server is in trouble, rather than that the request is wrong.
-func (e *serverError) temporary() bool {
-	switch e.code() {
-	case "IN-USE", "SYS/TEMP":
-		return true
+// codeKinds is the sentinel of each RFC 2449/3206 response code that says
+// what kind of failure an -ERR is. A code names a hierarchy
+// ("SYS/TEMP/..."): its first levels decide.
+var codeKinds = map[string]error{
+	// The server's trouble, not the request's: EIO.
+	"IN-USE":      remote.ErrUnavailable, // another session holds the maildrop
+	"LOGIN-DELAY": remote.ErrUnavailable, // logged in too recently: later
+	"SYS/TEMP":    remote.ErrUnavailable, // a temporary system failure
+	"SYS/PERM":    remote.ErrUnavailable, // a lasting system failure (the maildrop is damaged…)
+	// The credentials: EACCES.
+	"AUTH": remote.ErrAuth,
+}
+
+// kind returns the sentinel of the reply's class: that of its code
+// (codeKinds), and remote.ErrRefused for an -ERR without a known code,
+// which says the server refuses this request (a wrong password at login,
+// where authErr makes it remote.ErrAuth; a message it will not give).
+func (e *serverError) kind() error {
+	code := e.code()
+	for c := code; c != ""; {
+		if k, ok := codeKinds[c]; ok {
+			return k
+		}
+		i := strings.LastIndexByte(c, '/')
+		if i < 0 {
+			break
+		}
+		c = c[:i]
 	}
-	return false
+	return remote.ErrRefused
 }
 
 // protocolError is a reply that breaks the protocol: the session is out of
@@ -85,11 +107,7 @@ func (c *Client) mapErr(op string, err, killed error, secret string) error {
 	)
 	switch {
 	case errors.As(err, &se):
-		kind := remote.ErrRefused
-		if se.temporary() {
-			kind = remote.ErrUnavailable
-		}
-		return c.newErr(op, kind, clienterr.Scrub(se.Error(), secret), "", nil)
+		return c.newErr(op, se.kind(), clienterr.Scrub(se.Error(), secret), "", nil)
 	case errors.As(err, &pe):
 		return c.newErr(op, remote.ErrUnavailable, clienterr.Scrub(pe.Error(), secret), "the server broke the protocol; connection closed", nil)
 	case errors.As(err, &we):
