@@ -82,6 +82,55 @@
 //   - EINVAL: a name holding the account's delimiter; EEXIST, ENOTEMPTY and
 //     other errnos a Source wraps in its errors pass through Errno.
 //
+// Errors of servers and networks (the protocol clients classify, Errno
+// maps; the first row that matches wins):
+//
+//	class                                          sentinel               errno
+//	no such mailbox or message: IMAP NONEXISTENT,  remote.ErrNotFound     ENOENT
+//	  TRYCREATE, EXPUNGEISSUED (a FETCH with it is
+//	  complete without the expunged messages);
+//	  a UIDVALIDITY that is gone
+//	UIDVALIDITY changed under the caller           remote.ErrUIDValidity  ESTALE
+//	over quota: IMAP OVERQUOTA                     remote.ErrQuota        EDQUOT
+//	message too big: IMAP TOOBIG                   remote.ErrTooBig       EFBIG
+//	mailbox exists: IMAP ALREADYEXISTS             remote.ErrExists       EEXIST
+//	mailbox has children: IMAP HASCHILDREN         remote.ErrNotEmpty     ENOTEMPTY
+//	login refused: wrong credentials, IMAP         remote.ErrAuth         EACCES
+//	  AUTHENTICATIONFAILED, AUTHORIZATIONFAILED,
+//	  EXPIRED, PRIVACYREQUIRED, CONTACTADMIN; POP3
+//	  [AUTH] or an -ERR without a code at login
+//	permission-like refusal: IMAP NOPERM, CANNOT,  remote.ErrRefused      EACCES
+//	  NOPRIVATE, a NO saying "permission denied";
+//	  a POP3 -ERR without a code
+//	server trouble: IMAP SERVERBUG, UNAVAILABLE,   remote.ErrUnavailable  EIO
+//	  INUSE, LIMIT, CORRUPTION, CLIENTBUG, PARSE,
+//	  any BAD, a NO without a code or words to
+//	  classify it, a reply that breaks the
+//	  protocol; POP3 [SYS/TEMP], [SYS/PERM],
+//	  [IN-USE], [LOGIN-DELAY] (also at login)
+//	connection: refused, unreachable, DNS, reset   remote.ErrUnavailable  EIO
+//	  or closed mid-command (a body cut short
+//	  included), silent past the watchdog, TLS
+//	  handshake and certificate failures (at each
+//	  reconnect, with a warning that says why)
+//	the same, reaching Errno without a sentinel    (none)                 EIO
+//	  (a callback's error wrapping a read that
+//	  met the reset)
+//	cancelled or timed out work                    context errors         EIO
+//
+// A socket's errno never reaches a caller: Errno answers EIO for any error
+// whose chain holds a network, TLS or certificate error, before it looks
+// for an errno, so cat never prints "Connection reset by peer" (ECONNRESET),
+// "Broken pipe" (EPIPE), "Connection timed out" (ETIMEDOUT), "Connection
+// refused" or "No route to host". An errno passes through only when it
+// describes a file: those a Source returns on purpose (pop3store's
+// ENOTEMPTY, EEXIST, EINVAL) and those of the local disk under the cache,
+// the POP3 store and the spool (ENOSPC, EDQUOT, EFBIG, EROFS, EACCES,
+// EPERM, ENOENT, EEXIST, ENOTEMPTY, ENOTDIR, EISDIR, ENAMETOOLONG, EXDEV,
+// EMFILE, ENFILE, EBADF, ENOTSUP); any other (EINTR, EAGAIN, a disk's
+// EIO) is EIO. POP3 errors reach no file operation (a listing shows the
+// store); they decide what mailfs check prints and what a poll logs.
+//
 // # Outbox
 //
 // With Options.Outbox, MOUNT/outbox/ lists the queued messages
