@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"mailfs/remote/remotetest"
+
+	"mailfs/internal/mountinfo"
 )
 
 // TestMain lets tests run this test binary as the mailfs command itself
@@ -200,33 +202,86 @@ name = "broken"
 	}
 }
 
-// TestStaleMountIsCleared kills a mailfs with SIGKILL, which leaves a dead
+// TestDeadMountsNeverStack kills a mailfs with SIGKILL, which leaves a dead
 // mount behind ("transport endpoint is not connected"), and starts another
-// on the same mountpoint: it clears the dead mount and serves.
-func TestStaleMountIsCleared(t *testing.T) {
+// on the same mountpoint at once, ten times: each clears every dead layer
+// (the kernel may still answer stat from the root's cached attributes) and
+// mounts, so at the end exactly one live mount is there, and mountpoint(1)
+// agrees.
+func TestDeadMountsNeverStack(t *testing.T) {
 	requireFUSE(t)
 	mnt := t.TempDir()
-	first := mailfsCommand(t, "demo", mnt)
-	if err := first.Start(); err != nil {
+	var last *exec.Cmd
+	t.Cleanup(func() {
+		if last != nil {
+			last.Process.Signal(syscall.SIGTERM)
+			last.Wait()
+		}
+		for {
+			if ms, err := mountinfo.At(mnt); err != nil || len(ms) == 0 {
+				return
+			}
+			syscall.Unmount(mnt, syscall.MNT_DETACH)
+		}
+	})
+	for i := range 10 {
+		cmd := mailfsCommand(t, "demo", mnt)
+		var out syncBuffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		last = cmd
+		eventually(t, 30*time.Second, fmt.Sprintf("demo %d never served; output:\n%s", i, &out), func() bool {
+			_, err := os.ReadDir(filepath.Join(mnt, "demo", "INBOX"))
+			return err == nil
+		})
+		if i > 0 && !strings.Contains(out.String(), "clearing a dead mount") {
+			t.Errorf("demo %d: no log line about the dead mount:\n%s", i, &out)
+		}
+		if i == 9 {
+			break
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	ms, err := mountinfo.At(mnt)
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		first.Process.Kill()
-		first.Wait()
-	})
-	eventually(t, 30*time.Second, "the first demo never mounted", func() bool { return isMounted(t, mnt) })
-	first.Process.Kill()
-	first.Wait()
-	if _, err := os.Stat(mnt); !errors.Is(err, syscall.ENOTCONN) {
-		t.Fatalf("stat of the dead mount: %v, want ENOTCONN", err)
+	if len(ms) != 1 {
+		t.Errorf("mounts on %s after 10 kills and restarts: %d, want 1: %+v", mnt, len(ms), ms)
 	}
+	if out, err := exec.Command("mountpoint", "-q", mnt).CombinedOutput(); err != nil {
+		t.Errorf("mountpoint -q %s: %v %s, want a mountpoint", mnt, err, out)
+	}
+}
 
-	logs := runMount(t, "demo", mnt) // returns at once: the dead mount counts as mounted
-	eventually(t, 30*time.Second, "ls never worked after remounting over the dead mount", func() bool {
-		_, err := os.ReadDir(filepath.Join(mnt, "demo", "INBOX"))
-		return err == nil
+// TestNeverMountsOverALiveMount starts a second mailfs on the mountpoint of
+// a running one: it refuses, saying why, and the first keeps serving.
+func TestNeverMountsOverALiveMount(t *testing.T) {
+	requireFUSE(t)
+	mnt := t.TempDir()
+	runMount(t, "demo", mnt)
+	second := mailfsCommand(t, "demo", mnt)
+	// A second mailfs that wrongly mounts would serve until stopped.
+	stop := time.AfterFunc(20*time.Second, func() {
+		if p := second.Process; p != nil {
+			p.Signal(syscall.SIGTERM)
+		}
 	})
-	if !strings.Contains(logs.String(), "clearing a stale mount") {
-		t.Errorf("no log line about the stale mount:\n%s", logs)
+	defer stop.Stop()
+	out, err := second.CombinedOutput()
+	if err == nil {
+		t.Fatalf("a second mailfs on a live mount exited 0; output:\n%s", out)
+	}
+	if !strings.Contains(string(out), "is already mounted") {
+		t.Errorf("second mailfs: got %q, want it to say the mountpoint is already mounted", out)
+	}
+	if ms, _ := mountinfo.At(mnt); len(ms) != 1 {
+		t.Errorf("mounts on %s: %d, want the first one only", mnt, len(ms))
+	}
+	if _, err := os.ReadDir(filepath.Join(mnt, "demo", "INBOX")); err != nil {
+		t.Errorf("the first mount after the refused second: %v", err)
 	}
 }

@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"mailfs/fs"
+	"mailfs/internal/mountinfo"
 )
 
 // cmdMount mounts every configured account and serves until interrupted.
@@ -103,28 +105,106 @@ func detach(mountpoint string) error {
 	return nil
 }
 
-// prepareMountpoint checks that mountpoint is a directory (creating it when
-// create is set) and clears a stale mailfs mount left by a process that died
-// (ENOTCONN).
+// prepareMountpoint makes mountpoint ready to mount on: a directory
+// (created first when create is set) with nothing mounted on it. Every dead
+// FUSE mount stacked there — one is left by each mailfs killed with
+// SIGKILL — is detached; a live mount is never mounted over.
 func prepareMountpoint(mountpoint string, create bool, log *slog.Logger) error {
-	st, err := os.Stat(mountpoint)
-	if errors.Is(err, syscall.ENOTCONN) {
-		log.Warn("clearing a stale mount left by an earlier mailfs", "mountpoint", mountpoint)
-		if uerr := detach(mountpoint); uerr != nil {
-			return fmt.Errorf("%s holds a dead mount and unmounting it failed (%v): run 'fusermount3 -u %s'", mountpoint, uerr, mountpoint)
-		}
-		st, err = os.Stat(mountpoint)
-	}
-	if errors.Is(err, os.ErrNotExist) && create {
-		if err = os.MkdirAll(mountpoint, 0o700); err == nil {
-			st, err = os.Stat(mountpoint)
-		}
-	}
+	abs, err := absPath(mountpoint)
 	if err != nil {
-		return fmt.Errorf("mountpoint: %w (create it with 'mkdir -p %s')", err, mountpoint)
+		return fmt.Errorf("mountpoint %s: %w", mountpoint, err)
 	}
-	if !st.IsDir() {
+	if err := clearDeadMounts(abs, log); err != nil {
+		return err
+	}
+	st, err := os.Stat(abs)
+	if errors.Is(err, os.ErrNotExist) && create {
+		if err = os.MkdirAll(abs, 0o700); err == nil {
+			st, err = os.Stat(abs)
+		}
+	}
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("mountpoint %s does not exist (create it with 'mkdir -p %s')", mountpoint, mountpoint)
+	case err != nil:
+		return fmt.Errorf("mountpoint: %w", err)
+	case !st.IsDir():
 		return fmt.Errorf("mountpoint %s is not a directory", mountpoint)
 	}
 	return nil
+}
+
+// absPath returns path absolute and clean, with the symbolic links of its
+// parent resolved (not of path itself, which may be a dead mount that
+// cannot be stat'ed), as the mount table spells mountpoints.
+func absPath(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	dir, base := filepath.Split(abs)
+	if base == "" {
+		return abs, nil
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	return filepath.Join(dir, base), nil
+}
+
+const (
+	// maxDeadLayers bounds the dead mounts clearDeadMounts detaches.
+	maxDeadLayers = 100
+	// probeTimeout bounds the wait for a mounted filesystem to answer.
+	probeTimeout = 2 * time.Second
+)
+
+// errNoAnswer is what probeMount says of a filesystem that does not answer.
+var errNoAnswer = errors.New("no answer")
+
+// clearDeadMounts detaches, top first, every dead FUSE mount on dir (an
+// absolute path), and fails if a live one is there: mounting over it would
+// hide it.
+func clearDeadMounts(dir string, log *slog.Logger) error {
+	for range maxDeadLayers {
+		ms, err := mountinfo.At(dir)
+		if err != nil {
+			return err
+		}
+		if len(ms) == 0 {
+			return nil
+		}
+		top := ms[len(ms)-1]
+		switch err := probeMount(dir); {
+		case err == nil:
+			return fmt.Errorf("%s is already mounted (%s): unmount it first ('fusermount3 -u %s') or choose another mountpoint", dir, top.FSType, dir)
+		case errors.Is(err, errNoAnswer):
+			return fmt.Errorf("%s is mounted (%s) and does not answer within %v: is the mailfs serving it stopped? Unmount it with 'fusermount3 -u %s'", dir, top.FSType, probeTimeout, dir)
+		case !errors.Is(err, syscall.ENOTCONN) || !top.FUSE():
+			return fmt.Errorf("%s is mounted (%s) and cannot be used: %w", dir, top.FSType, err)
+		}
+		log.Warn("clearing a dead mount left by an earlier mailfs", "mountpoint", dir, "fstype", top.FSType, "stacked", len(ms))
+		if err := detach(dir); err != nil {
+			return fmt.Errorf("%s holds a dead mount and unmounting it failed (%v): run 'fusermount3 -u %s'", dir, err, dir)
+		}
+	}
+	return fmt.Errorf("%s: still mounted after detaching %d dead mounts", dir, maxDeadLayers)
+}
+
+// probeMount asks the filesystem mounted on dir for its statistics, which
+// no kernel cache answers: nil for a live filesystem, ENOTCONN for a FUSE
+// mount whose process died, errNoAnswer when it does not answer in time
+// (the goroutine is left to the kernel then).
+func probeMount(dir string) error {
+	done := make(chan error, 1)
+	go func() {
+		var st syscall.Statfs_t
+		done <- syscall.Statfs(dir, &st)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(probeTimeout):
+		return errNoAnswer
+	}
 }

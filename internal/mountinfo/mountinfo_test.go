@@ -1,23 +1,29 @@
 package mountinfo
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
-func TestMountedIn(t *testing.T) {
-	table := []byte(`22 1 0:21 / /proc rw,nosuid - proc proc rw
+func TestParseAt(t *testing.T) {
+	table := []byte(`22 1 0:21 / /proc rw,nosuid shared:12 - proc proc rw
 97 22 0:50 / /tmp/a\040b\134c rw,nosuid,nodev - fuse.mailfs mailfs rw,user_id=0
 98 22 0:51 / /tmp/plain rw - fuse.mailfs mailfs rw
+99 98 0:52 / /tmp/plain rw shared:3 master:1 - tmpfs none rw
 `)
-	for dir, want := range map[string]bool{
-		"/proc":        true,
-		`/tmp/a b\c`:   true,
-		"/tmp/plain":   true,
-		"/tmp/a":       false,
-		"/tmp/plain/x": false,
-		"/":            false,
+	for dir, want := range map[string][]Mount{
+		"/proc":        {{Point: "/proc", FSType: "proc", Source: "proc"}},
+		`/tmp/a b\c`:   {{Point: `/tmp/a b\c`, FSType: "fuse.mailfs", Source: "mailfs"}},
+		"/tmp/plain":   {{Point: "/tmp/plain", FSType: "fuse.mailfs", Source: "mailfs"}, {Point: "/tmp/plain", FSType: "tmpfs", Source: "none"}},
+		"/tmp/a":       nil,
+		"/tmp/plain/x": nil,
 	} {
-		if got := mountedIn(table, dir); got != want {
-			t.Errorf("mountedIn(%q): got %v, want %v", dir, got, want)
+		if got := parseAt(table, dir); !slices.Equal(got, want) {
+			t.Errorf("parseAt(%q): got %+v, want %+v", dir, got, want)
 		}
+	}
+	if !(Mount{FSType: "fuse.mailfs"}).FUSE() || (Mount{FSType: "tmpfs"}).FUSE() || !(Mount{FSType: "fuse"}).FUSE() {
+		t.Error("FUSE: wrong answer for fuse.mailfs, tmpfs or fuse")
 	}
 }
 
