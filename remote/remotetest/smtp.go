@@ -41,6 +41,18 @@ type SMTPOptions struct {
 	// example to put it into the demo IMAP server's INBOX. An error makes
 	// the server answer 451 to the end of DATA.
 	Deliver func(from string, to []string, data []byte) error
+	// MaxRecipients, when positive, limits the recipients of one
+	// transaction as Postfix's smtpd_recipient_limit does: a RCPT beyond
+	// it is answered "452 4.5.3 Error: too many recipients". Zero means no
+	// limit. (go-smtp's own limit would also advertise LIMITS RCPTMAX,
+	// which Postfix does not.)
+	MaxRecipients int
+	// HardErrorLimit, when positive, ends a session the way Postfix's
+	// smtpd_hard_error_limit does: once that many MAIL, RCPT or DATA
+	// commands were refused without a message delivered in between, the
+	// next MAIL, RCPT or DATA is answered "421 4.7.0 Error: too many
+	// errors" and the connection is closed. Zero means no limit.
+	HardErrorLimit int
 }
 
 // smtpMaxMessageBytes is the SIZE the server advertises and enforces.
@@ -365,6 +377,7 @@ type smtpSession struct {
 	isTLS bool
 
 	authed bool
+	errors int // refused commands since the last delivered message
 	inMail bool
 	from   string
 	to     []string
@@ -418,6 +431,13 @@ func (ss *smtpSession) login(username, password string) error {
 }
 
 func (ss *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
+	if err := ss.tooManyErrors(); err != nil {
+		return err
+	}
+	return ss.count(ss.mail(from, opts))
+}
+
+func (ss *smtpSession) mail(from string, opts *smtp.MailOptions) error {
 	switch {
 	case ss.s.opts.TLS == TLSStartTLS && !ss.isTLS:
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Must issue a STARTTLS command first"}
@@ -442,6 +462,16 @@ func (ss *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
 }
 
 func (ss *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if err := ss.tooManyErrors(); err != nil {
+		return err
+	}
+	return ss.count(ss.rcpt(to))
+}
+
+func (ss *smtpSession) rcpt(to string) error {
+	if max := ss.s.opts.MaxRecipients; max > 0 && len(ss.to) >= max {
+		return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 5, 3}, Message: "Error: too many recipients"}
+	}
 	if !ss.utf8 && !smtpASCII(to) {
 		return &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 6, 7}, Message: "Non-ASCII address needs SMTPUTF8"}
 	}
@@ -456,6 +486,45 @@ func (ss *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (ss *smtpSession) Data(r io.Reader) error {
+	if err := ss.tooManyErrors(); err != nil {
+		return err
+	}
+	err := ss.data(r)
+	if err == nil {
+		ss.errors = 0 // as Postfix: errors count "without delivering mail"
+	}
+	return ss.count(err)
+}
+
+// errSMTPTooManyErrors is returned after the 421 of HardErrorLimit was
+// written and the connection closed; go-smtp's own reply to it goes
+// nowhere.
+var errSMTPTooManyErrors = errors.New("remotetest: too many errors, connection closed")
+
+// tooManyErrors answers 421 and closes the connection once HardErrorLimit
+// refusals were counted, as Postfix's smtpd does before reading the next
+// command.
+func (ss *smtpSession) tooManyErrors() error {
+	if limit := ss.s.opts.HardErrorLimit; limit <= 0 || ss.errors < limit {
+		return nil
+	}
+	c := ss.c.Conn()
+	c.Write([]byte("421 4.7.0 " + ss.s.server.Domain + " Error: too many errors\r\n"))
+	smtpTCPConn(c).Close()
+	return errSMTPTooManyErrors
+}
+
+// count counts a refused command for HardErrorLimit. Like Postfix, it
+// does not count the 452 of MaxRecipients.
+func (ss *smtpSession) count(err error) error {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) && !(se.Code == 452 && se.EnhancedCode == smtp.EnhancedCode{4, 5, 3}) {
+		ss.errors++
+	}
+	return err
+}
+
+func (ss *smtpSession) data(r io.Reader) error {
 	ss.s.mu.Lock()
 	drop := ss.s.dropData > 0
 	if drop {

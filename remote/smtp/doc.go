@@ -26,11 +26,26 @@
 //     and remote.ErrAuth; 454 is temporary. Network and TLS failures wrap
 //     remote.ErrUnavailable; an ended ctx wraps its error. Secrets appear
 //     in no error and no log record.
-//   - Recipients: when some RCPT get 5xx and others are accepted, the
-//     transaction is reset before DATA and the error, permanent, lists
-//     every refused recipient with its reply: nothing is half-sent, and
-//     the user fixes the list and retries. A 4xx to any RCPT makes the
-//     whole message temporary.
+//   - Recipients: a message is sent only when every recipient was
+//     accepted in some transaction. A 5xx to a RCPT refuses that recipient
+//     for good, so the message can never be sent: no transaction holding
+//     or following a refused recipient gets DATA (it is reset), the other
+//     recipients are still tried so that the error lists every refusal,
+//     and the error is a permanent *RecipientsError. It stays permanent
+//     when the server then ends the session (Postfix answers 421 to the
+//     21st command after 20 refusals): the recipients not tried are
+//     counted. A 4xx to a RCPT with no refusal before it (421 included) is
+//     a temporary failure of the recipients not yet delivered.
+//   - Recipient limits: a 452 (or 552 5.5.3) to a RCPT after others were
+//     accepted means the transaction is full (RFC 5321 4.5.3.1.10): the
+//     accepted ones get the message, then a new transaction on the same
+//     connection goes on from the recipient that got the 452. The message
+//     is read once per transaction: a seekable reader is rewound, any
+//     other spooled (unlinked temp file) before the first DATA.
+//     SendProgress reports each delivered transaction before the next
+//     one starts, so the outbox can record it durably; ReplyError's
+//     Permanent, TooManyRecipients and Closing are the one place replies
+//     are classified.
 //   - 8-bit: with 8BITMIME offered the message goes byte for byte, streamed
 //     (go-smtp adds BODY=8BITMIME). Without it the message is scanned (a
 //     seekable reader is rewound, any other spooled to an unlinked temp

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
@@ -117,4 +118,131 @@ func classify(ctx context.Context, op string, err error) error {
 func isReply(err error) bool {
 	var re *ReplyError
 	return errors.As(err, &re)
+}
+
+// TooManyRecipients reports whether the reply to a RCPT says that the
+// transaction holds as many recipients as the server takes in one: 452
+// (RFC 5321 4.5.3.1.10) without an enhanced code or with X.5.3, or 552
+// 5.5.3 from servers older than that rule. The recipients from this one
+// on go in another transaction.
+func (e *ReplyError) TooManyRecipients() bool {
+	switch e.Code {
+	case 452:
+		return e.Enhanced[0] == 0 || (e.Enhanced[1] == 5 && e.Enhanced[2] == 3)
+	case 552:
+		return e.Enhanced == [3]int{5, 5, 3}
+	}
+	return false
+}
+
+// Closing reports whether the server is closing the connection (421).
+func (e *ReplyError) Closing() bool { return e.Code == 421 }
+
+// Refusal is a recipient the server refused for good.
+type Refusal struct {
+	// Addr is the recipient, a bare address.
+	Addr string
+	// Reply is the server's 5xx reply to its RCPT.
+	Reply *ReplyError
+}
+
+// RecipientsError is the failure of a message some of whose recipients the
+// server refused with a 5xx reply. Such a message can never reach every
+// recipient, so the error is permanent (errors.Is(err,
+// remote.ErrPermanent)), also when the server then stopped the session
+// (Postfix answers 421 after 20 refused recipients) before every recipient
+// was tried. Nothing was sent to the recipients it counts: the
+// transactions holding a refused recipient were reset before DATA.
+type RecipientsError struct {
+	// Refused are the refused recipients, in envelope order.
+	Refused []Refusal
+	// Total is the number of recipients the message was still to be sent
+	// to: the envelope less those reached in earlier transactions.
+	Total int
+	// Untried is the number of recipients never asked about because the
+	// server stopped the session (see Stop).
+	Untried int
+	// Stop is why the check ended before every recipient was tried, such
+	// as a 421 reply or a lost connection; nil when every recipient was
+	// tried.
+	Stop error
+	// Delivered is the number of recipients of the envelope that got the
+	// message in earlier transactions of the same Send, when Send (not
+	// SendProgress) was called: its caller learns it only from here.
+	Delivered int
+}
+
+// maxListed bounds the addresses a RecipientsError lists, to keep its
+// line short.
+const maxListed = 30
+
+// Error returns one line: "2 of 3 recipients refused, nothing sent:
+// <a@x>, <b@x>: 550 5.1.1 User unknown", the refused recipients grouped by
+// reply (an address the reply repeats is left out of it), at most
+// maxListed addresses.
+func (e *RecipientsError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d of %d recipients refused, nothing sent", len(e.Refused), e.Total)
+	if e.Delivered > 0 {
+		fmt.Fprintf(&b, " to these %d (the other %d got it in an earlier transaction)", e.Total, e.Delivered)
+	}
+	b.WriteString(": ")
+	type group struct {
+		reply string
+		addrs []string
+	}
+	var groups []*group
+	byReply := map[string]*group{}
+	for _, r := range e.Refused {
+		rep := replyWithout(r.Reply, r.Addr)
+		g := byReply[rep]
+		if g == nil {
+			g = &group{reply: rep}
+			byReply[rep] = g
+			groups = append(groups, g)
+		}
+		g.addrs = append(g.addrs, "<"+r.Addr+">")
+	}
+	listed := 0
+	for i, g := range groups {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		n := min(len(g.addrs), max(maxListed-listed, 1))
+		b.WriteString(strings.Join(g.addrs[:n], ", "))
+		if n < len(g.addrs) {
+			fmt.Fprintf(&b, " and %d more", len(g.addrs)-n)
+		}
+		listed += n
+		b.WriteString(": " + g.reply)
+	}
+	if e.Stop != nil {
+		fmt.Fprintf(&b, "; %d more not tried: %v", e.Untried, e.Stop)
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, remote.ErrPermanent) and errors.Is(err,
+// remote.ErrRefused) true.
+func (e *RecipientsError) Is(target error) bool {
+	return target == remote.ErrPermanent || target == remote.ErrRefused
+}
+
+// replyWithout returns the reply of r without the "<addr>: " Postfix and
+// others repeat at the start of their text, so that the replies to several
+// recipients read as one.
+func replyWithout(r *ReplyError, addr string) string {
+	c := *r
+	if rest, ok := cutPrefixFold(c.Message, "<"+addr+">"); ok {
+		c.Message = strings.TrimLeft(strings.TrimPrefix(rest, ":"), " ")
+	}
+	return c.Reply()
+}
+
+// cutPrefixFold is strings.CutPrefix, ignoring ASCII case.
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
 }

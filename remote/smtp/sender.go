@@ -105,16 +105,37 @@ func defaultPort(mode remote.TLSMode) int {
 	return 465
 }
 
-// Send transmits msg to env's recipients. See remote.Sender.
+// Send transmits msg to env's recipients. See remote.Sender. It is
+// SendProgress without a report: when the server limits the recipients of
+// a transaction and a later transaction fails, the error says how many
+// recipients already got the message, and a caller that retries sends it
+// to them again.
+func (s *Sender) Send(ctx context.Context, env remote.Envelope, msg io.Reader) error {
+	return s.SendProgress(ctx, env, msg, nil)
+}
+
+// SendProgress transmits msg to env's recipients, in as many transactions
+// on one connection as the server needs, and calls delivered (when not
+// nil) with the recipients of each transaction the server accepted (250
+// to the end of DATA), before the next transaction begins. The error, if
+// any, is about the recipients not reported.
 //
 // The message goes out byte for byte when the server offers 8BITMIME (or
 // when it is 7-bit clean); otherwise it is re-encoded to 7-bit first.
-// Non-ASCII addresses need SMTPUTF8. When some recipients are refused with
-// a 5xx reply and others accepted, nothing is sent: the transaction is
-// reset before DATA and the error, permanent, lists every refused recipient
-// with the server's reply, so the user can fix the list and retry. A 4xx
-// reply to any recipient is a temporary failure of the whole message.
-func (s *Sender) Send(ctx context.Context, env remote.Envelope, msg io.Reader) error {
+// Non-ASCII addresses need SMTPUTF8.
+//
+// Recipients: a 5xx reply to a RCPT refuses that recipient for good, so
+// the message can never reach every recipient: nothing more is sent (the
+// transaction is reset before DATA), the other recipients are still tried
+// so that the error lists every refused one, and the error is a permanent
+// *RecipientsError, also when the server then ends the session (421, as
+// Postfix does after 20 refusals) before every recipient was tried. A
+// reply saying the transaction has as many recipients as the server takes
+// (452, see ReplyError.TooManyRecipients) sends the message to those
+// accepted so far and goes on with the rest in a new transaction. Any
+// other 4xx reply to a RCPT is a temporary failure of the recipients not
+// yet delivered.
+func (s *Sender) SendProgress(ctx context.Context, env remote.Envelope, msg io.Reader, delivered func(to []string)) error {
 	if err := checkEnvelope(env); err != nil {
 		return err
 	}
@@ -133,10 +154,10 @@ func (s *Sender) Send(ctx context.Context, env remote.Envelope, msg io.Reader) e
 	if err != nil {
 		return err
 	}
-	err = s.transact(ctx, sess, env, m)
+	n, err := s.transact(ctx, sess, env, m, delivered)
 	switch {
 	case err == nil:
-		s.log.Info("message sent", "from", env.From, "recipients", len(env.To))
+		s.log.Info("message sent", "from", env.From, "recipients", len(env.To), "transactions", n)
 	case isReply(err) || errors.Is(err, remote.ErrPermanent):
 		s.log.Warn("message not sent", "err", err)
 	default:
@@ -145,14 +166,16 @@ func (s *Sender) Send(ctx context.Context, env remote.Envelope, msg io.Reader) e
 	return err
 }
 
-// transact runs MAIL, RCPT and DATA for one message on sess, and leaves
-// the connection in step for the next message or drops it.
-func (s *Sender) transact(ctx context.Context, sess *session, env remote.Envelope, m *message) (err error) {
+// transact runs MAIL, RCPT and DATA on sess until every recipient of env
+// has the message or one cannot get it, and leaves the connection in step
+// for the next message or drops it. It returns the number of transactions
+// that delivered the message.
+func (s *Sender) transact(ctx context.Context, sess *session, env remote.Envelope, m *message, delivered func([]string)) (sent int, err error) {
 	unbind := sess.conn.bind(ctx)
 	const (
 		undoNothing = iota
-		undoReset   // a command was refused: RSET before the next message
-		undoDrop    // the connection is out of step
+		undoReset   // a command was refused: RSET before the next transaction
+		undoDrop    // the connection is out of step or closed by the server
 	)
 	undo := undoNothing
 	defer func() {
@@ -173,7 +196,8 @@ func (s *Sender) transact(ctx context.Context, sess *session, env remote.Envelop
 	// fail classifies a failed command and decides how to undo it.
 	fail := func(op string, err error) error {
 		err = classify(ctx, op, err)
-		if isReply(err) {
+		var re *ReplyError
+		if errors.As(err, &re) && !re.Closing() {
 			undo = max(undo, undoReset)
 		} else {
 			undo = undoDrop
@@ -184,65 +208,145 @@ func (s *Sender) transact(ctx context.Context, sess *session, env remote.Envelop
 	utf8 := false
 	if role, addr := nonASCIIAddress(env); addr != "" {
 		if !sess.utf8 {
-			return permanentf("server lacks SMTPUTF8, cannot send %s non-ASCII address %s", role, addr)
+			return 0, permanentf("server lacks SMTPUTF8, cannot send %s non-ASCII address %s", role, addr)
 		}
 		utf8 = true
 	}
 	if field, addr := nonASCIIHeaderAddress(m.parsed); addr != "" {
 		if !sess.utf8 {
-			return permanentf("server lacks SMTPUTF8, cannot send a message with non-ASCII address %s in %s", addr, field)
+			return 0, permanentf("server lacks SMTPUTF8, cannot send a message with non-ASCII address %s in %s", addr, field)
 		}
 		utf8 = true
 	}
 
-	body := m.asIs()
+	var src *source
 	if !sess.eightBit && !utf8 {
-		r, reencoded, closeBody, err := m.sevenBit(s.opts.TempDir)
-		if err != nil {
-			return err
+		var reencoded bool
+		if src, reencoded, err = m.sevenBit(s.opts.TempDir); err != nil {
+			return 0, err
 		}
-		defer closeBody()
 		if reencoded {
 			s.log.Debug("message re-encoded to 7-bit: server lacks 8BITMIME")
 		}
-		body = r
+	} else {
+		src = m.asIsSource(s.opts.TempDir)
 	}
+	defer func() { src.close() }()
 
 	c := sess.client
-	if err := c.Mail(env.From, &gosmtp.MailOptions{UTF8: utf8}); err != nil {
-		return fail("MAIL FROM:<"+env.From+">", err)
+	var (
+		done    []string  // recipients delivered by this call
+		refused []Refusal // recipients refused for good
+	)
+	// partial adds to a temporary failure (or a DATA refusal) what the
+	// caller cannot know without a report.
+	partial := func(err error) error {
+		if len(done) > 0 && delivered == nil {
+			return fmt.Errorf("%w (%d of %d recipients got the message in an earlier transaction)", err, len(done), len(env.To))
+		}
+		return err
 	}
-	var refused []string
-	for _, to := range env.To {
-		if err := c.Rcpt(to, nil); err != nil {
-			err = fail("RCPT TO:<"+to+">", err)
-			var re *ReplyError
-			if !errors.As(err, &re) || !re.Permanent() {
-				return err
+	// stopped ends the check of the recipients after err, with untried
+	// recipients left: a permanent failure once one was refused.
+	stopped := func(err error, untried int) error {
+		if len(refused) == 0 {
+			return partial(err)
+		}
+		return refusedError(env, done, refused, delivered, err, untried)
+	}
+	// data sends the message of one transaction: DATA, the message, the
+	// final dot.
+	data := func() error {
+		body, err := src.take()
+		if err != nil {
+			return err
+		}
+		w, err := c.Data()
+		if err != nil {
+			return fail("DATA", err)
+		}
+		r := &readErrorReader{r: body}
+		if _, err := io.Copy(w, r); err != nil {
+			undo = undoDrop // part of a message went out: never end it with a dot
+			if r.err != nil {
+				return fmt.Errorf("read message: %w", r.err)
 			}
-			refused = append(refused, "<"+to+">: "+re.Reply())
+			return classify(ctx, "DATA", err)
+		}
+		if err := w.Close(); err != nil {
+			return fail("end of DATA", err)
+		}
+		return nil
+	}
+	rest := env.To
+	for len(rest) > 0 {
+		if undo == undoReset {
+			// The previous transaction was abandoned.
+			if err := c.Reset(); err != nil {
+				return sent, stopped(fail("RSET", err), len(rest))
+			}
+			undo = undoNothing
+		}
+		if err := c.Mail(env.From, &gosmtp.MailOptions{UTF8: utf8}); err != nil {
+			return sent, stopped(fail("MAIL FROM:<"+env.From+">", err), len(rest))
+		}
+		var accepted []string
+		i := 0
+	rcpts:
+		for ; i < len(rest); i++ {
+			to := rest[i]
+			rerr := c.Rcpt(to, nil)
+			if rerr == nil {
+				accepted = append(accepted, to)
+				continue
+			}
+			rerr = fail("RCPT TO:<"+to+">", rerr)
+			var re *ReplyError
+			switch {
+			case !errors.As(rerr, &re):
+				return sent, stopped(rerr, len(rest)-i)
+			case re.TooManyRecipients() && len(accepted) > 0:
+				break rcpts // rest[i:] go in the next transaction
+			case re.Permanent() && !re.TooManyRecipients():
+				refused = append(refused, Refusal{Addr: to, Reply: re})
+			default: // 4xx: 421, a deferral, a limit with nothing accepted
+				return sent, stopped(rerr, len(rest)-i)
+			}
+		}
+		rest = rest[i:]
+		if len(refused) > 0 {
+			undo = max(undo, undoReset) // never DATA once one is refused
+			continue
+		}
+		if len(rest) > 0 {
+			if err := src.keep(); err != nil {
+				return sent, err
+			}
+		}
+		if err := data(); err != nil {
+			return sent, partial(err)
+		}
+		undo = undoNothing // a RCPT may have been refused with 452: the transaction is over
+		sent++
+		done = append(done, accepted...)
+		if delivered != nil {
+			delivered(accepted)
 		}
 	}
 	if len(refused) > 0 {
-		return permanentf("%d of %d recipients refused, nothing sent: server said: %s",
-			len(refused), len(env.To), strings.Join(refused, "; "))
+		return sent, refusedError(env, done, refused, delivered, nil, 0)
 	}
-	w, err := c.Data()
-	if err != nil {
-		return fail("DATA", err)
+	return sent, nil
+}
+
+// refusedError builds the *RecipientsError of a message with refused
+// recipients.
+func refusedError(env remote.Envelope, done []string, refused []Refusal, delivered func([]string), stop error, untried int) error {
+	e := &RecipientsError{Refused: refused, Total: len(env.To) - len(done), Untried: untried, Stop: stop}
+	if delivered == nil {
+		e.Delivered = len(done)
 	}
-	src := &readErrorReader{r: body}
-	if _, err := io.Copy(w, src); err != nil {
-		undo = undoDrop // part of a message went out: never end it with a dot
-		if src.err != nil {
-			return fmt.Errorf("read message: %w", src.err)
-		}
-		return classify(ctx, "DATA", err)
-	}
-	if err := w.Close(); err != nil {
-		return fail("end of DATA", err)
-	}
-	return nil
+	return e
 }
 
 // readErrorReader remembers an error of the message reader, to tell it

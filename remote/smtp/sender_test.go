@@ -195,7 +195,7 @@ func TestPartialRecipients(t *testing.T) {
 	if !errors.Is(err, remote.ErrPermanent) {
 		t.Fatalf("got %v, want a permanent error", err)
 	}
-	want := "2 of 3 recipients refused, nothing sent: server said: <nobody@example.org>: 550 5.1.1 No such user; <ghost@example.org>: 550 5.1.1 No such user"
+	want := "2 of 3 recipients refused, nothing sent: <nobody@example.org>, <ghost@example.org>: 550 5.1.1 No such user"
 	if err.Error() != want {
 		t.Errorf("got error %q, want %q", err, want)
 	}
