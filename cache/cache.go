@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"mailfs/internal/statedir"
 	"mailfs/remote"
 )
 
@@ -81,10 +82,10 @@ func Open(dir string, opts *Options) (*Cache, error) {
 	if o.RetryAfter <= 0 {
 		o.RetryAfter = DefaultRetryAfter
 	}
-	if err := privateDir(dir, o.Logger); err != nil {
+	if err := statedir.Private(dir, "cache directory", o.Logger); err != nil {
 		return nil, err
 	}
-	if err := privateDir(filepath.Join(dir, bodiesDir), o.Logger); err != nil {
+	if err := statedir.Private(filepath.Join(dir, bodiesDir), "cache directory", o.Logger); err != nil {
 		return nil, err
 	}
 	dbPath := filepath.Join(dir, "meta.db")
@@ -167,29 +168,4 @@ func (c *Cache) Account(name string, store remote.Store) *Account {
 	a := newAccount(c, name, store)
 	c.accounts[name] = a
 	return a
-}
-
-// privateDir creates dir 0700 when missing and makes sure an existing one is
-// a directory owned by the user and not accessible to others.
-func privateDir(dir string, log *slog.Logger) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create cache directory: %w", err)
-	}
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("cache directory: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("cache directory %s is not a directory", dir)
-	}
-	if err := checkOwner(dir, fi); err != nil {
-		return err
-	}
-	if fi.Mode().Perm() != 0o700 {
-		log.Info("fixing cache directory permissions", "dir", dir, "was", fi.Mode().Perm().String())
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("cache directory %s: %w", dir, err)
-		}
-	}
-	return nil
 }

@@ -1,13 +1,11 @@
 package cache
 
 import (
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // The database's file lock keeps a second mailfs out; the pid file only
@@ -33,17 +31,4 @@ func lockHolder(dir string) string {
 		return "pid unknown"
 	}
 	return "pid " + strings.TrimSpace(string(b))
-}
-
-// checkOwner refuses a cache directory owned by another user: its files
-// could be read or replaced by that user.
-func checkOwner(dir string, fi os.FileInfo) error {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return nil
-	}
-	if uid := os.Getuid(); int(st.Uid) != uid {
-		return fmt.Errorf("cache directory %s is owned by uid %d, not by you (uid %d): choose another cache dir", dir, st.Uid, uid)
-	}
-	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"mailfs/internal/atomicfile"
+	"mailfs/internal/statedir"
 )
 
 // Spool directory and file names.
@@ -42,10 +43,15 @@ type record struct {
 	// Prepared is true when message.eml is the prepared message and
 	// Account, From and To are set; false for an invalid message, whose
 	// message.eml holds the bytes as the user wrote them.
-	Prepared     bool      `json:"prepared"`
-	Account      string    `json:"account,omitempty"`
-	From         string    `json:"from,omitempty"`
-	To           []string  `json:"to,omitempty"`
+	Prepared bool     `json:"prepared"`
+	Account  string   `json:"account,omitempty"`
+	From     string   `json:"from,omitempty"`
+	To       []string `json:"to,omitempty"`
+	// Done are the recipients of To that have the message: a server that
+	// limits the recipients of a transaction got it in several, and each
+	// one it accepted is recorded here before the next begins. They are
+	// never sent it again (not by a retry, a Retry or a restart).
+	Done         []string  `json:"done,omitempty"`
 	Attempts     int       `json:"attempts,omitempty"`
 	NextAttempt  time.Time `json:"next_attempt,omitzero"`
 	LastError    string    `json:"last_error,omitempty"`
@@ -77,11 +83,23 @@ func (it *item) entry() Entry {
 		Account:     it.rec.Account,
 		From:        it.rec.From,
 		Recipients:  slices.Clone(it.rec.To),
+		Delivered:   slices.Clone(it.rec.Done),
 		Attempts:    it.rec.Attempts,
 		NextAttempt: it.rec.NextAttempt,
 		LastError:   it.rec.LastError,
 		Error:       it.rec.Error,
 	}
+}
+
+// pending returns the recipients of rec that do not have the message yet.
+func (rec *record) pending() []string {
+	var to []string
+	for _, a := range rec.To {
+		if !slices.Contains(rec.Done, a) {
+			to = append(to, a)
+		}
+	}
+	return to
 }
 
 func sortItems(its []*item) {
@@ -188,13 +206,15 @@ func (o *Outbox) discard(dir string) error {
 
 // openSpool creates and locks the spool, then loads and recovers it.
 func (o *Outbox) openSpool() error {
-	if err := os.MkdirAll(o.dir, 0o700); err != nil {
-		return fmt.Errorf("outbox: create spool: %w", err)
-	}
-	for _, d := range []string{tmpDir, queueDir, failedDir} {
-		if err := os.Mkdir(o.path(d), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("outbox: create spool: %w", err)
+	// What is queued here is sent through the user's accounts: nobody
+	// else may have been able to put anything in it.
+	for _, d := range []string{o.dir, o.path(tmpDir), o.path(queueDir), o.path(failedDir)} {
+		if err := statedir.Private(d, "outbox spool", o.log); err != nil {
+			return fmt.Errorf("outbox: %w", err)
 		}
+	}
+	if err := statedir.OwnedTree(o.dir, "outbox spool"); err != nil {
+		return fmt.Errorf("outbox: %w (nothing in it was sent)", err)
 	}
 	lock, err := os.OpenFile(o.path(lockFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {

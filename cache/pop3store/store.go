@@ -6,17 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"mailfs/cache"
+	"mailfs/internal/statedir"
 	"mailfs/remote"
 )
 
@@ -85,10 +84,10 @@ func Open(opts *Options) (*Store, error) {
 		return nil, errors.New("open pop3 store: no downloader given")
 	}
 	o := opts.withDefaults()
-	if err := privateDir(o.Dir, o.Logger); err != nil {
+	if err := statedir.Private(o.Dir, "pop3 store directory", o.Logger); err != nil {
 		return nil, err
 	}
-	if err := privateDir(filepath.Join(o.Dir, msgsDir), o.Logger); err != nil {
+	if err := statedir.Private(filepath.Join(o.Dir, msgsDir), "pop3 store directory", o.Logger); err != nil {
 		return nil, err
 	}
 	dbPath := filepath.Join(o.Dir, dbName)
@@ -194,29 +193,4 @@ func (s *Store) folderLocked(name string) (*folder, error) {
 		return nil, fmt.Errorf("mailbox %s/%s: %w", s.account, name, remote.ErrNotFound)
 	}
 	return f, nil
-}
-
-// privateDir creates dir 0700 when missing and makes sure an existing one
-// is a directory owned by the user and not accessible to others.
-func privateDir(dir string, log *slog.Logger) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create pop3 store directory: %w", err)
-	}
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("pop3 store directory: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("pop3 store directory %s is not a directory", dir)
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
-		return fmt.Errorf("pop3 store directory %s is owned by uid %d, not by you (uid %d)", dir, st.Uid, os.Getuid())
-	}
-	if fi.Mode().Perm() != 0o700 {
-		log.Info("fixing pop3 store directory permissions", "dir", dir, "was", fi.Mode().Perm().String())
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("pop3 store directory %s: %w", dir, err)
-		}
-	}
-	return nil
 }

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -13,6 +11,7 @@ import (
 	"mailfs/cache/pop3store"
 	"mailfs/fs"
 	"mailfs/internal/config"
+	"mailfs/internal/statedir"
 	"mailfs/outbox"
 )
 
@@ -56,8 +55,8 @@ func buildStack(cfg *config.Config, d dirs, log *slog.Logger) (_ *stack, err err
 			st.close()
 		}
 	}()
-	if err := os.MkdirAll(d.data, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+	if err := statedir.Private(d.data, "data directory", log); err != nil {
+		return nil, err
 	}
 	c, err := cache.Open(d.cache, &cache.Options{Logger: log, MaxSize: cfg.Cache.MaxSize})
 	if err != nil {
