@@ -11,9 +11,13 @@
 // only when the server accepted it (then it is gone from Queued) or when the
 // server refused it for good (then it is in Failed with a one-line reason),
 // or when the user removes it. The only duplicate a crash can cause is one
-// resend of the message that was being transmitted when mailfs died (the
-// server may have said 250 before the crash and we could not record it);
-// likewise a crash right after a Sent copy was stored may store it once
+// resend of the transaction that was being transmitted when mailfs died
+// (the server may have said 250 before the crash and we could not record
+// it): a message the server takes in several transactions (a ProgressSender
+// splitting its recipients at the server's limit) has each accepted
+// transaction's recipients recorded in state.json (Done) before the next
+// transaction begins, and is never sent again to them, so only the
+// recipients of that one transaction may get it twice; likewise a crash right after a Sent copy was stored may store it once
 // more. A Sent copy that keeps failing is given up after
 // Options.MaxCopyAttempts (at once on an error wrapping remote.ErrPermanent)
 // with an error log line: the message itself was delivered.
@@ -49,7 +53,8 @@
 //	   ▼                           │
 //	sending ───────────────────────┘
 //	   │  ├──────────────────────────────────────► failed  (error wrapping
-//	   │  │                                                 remote.ErrPermanent)
+//	   │  │                                                 remote.ErrPermanent,
+//	   │  │                                                 e.g. a refused recipient)
 //	   │  └── success, no Sent copy ─────────────► done
 //	   ▼ success, account has SentCopy
 //	sent (copy pending) ── SentCopy ok / given up ► done (directory removed)
@@ -61,7 +66,13 @@
 //	failed ── RemoveFailed ─► gone (with its NAME.error)
 //
 // "sending" is recorded before the message is handed to the Sender, "sent"
-// after the Sender returned nil and before SentCopy is called. "done" is the
+// after the Sender returned nil and before SentCopy is called. While
+// sending, each transaction a ProgressSender reports is added to Done
+// (state.json rewritten and fsync'ed) before it goes on; every later
+// attempt, a restart and a Retry send only to the recipients not in Done,
+// and a message whose recipients are all in Done is sent. An error of a
+// message some recipients already have starts "sent to K of N recipients;
+// the other M: ". "done" is the
 // rename of queue/ID into tmp/ followed by its removal.
 //
 // Open recovers a spool after a crash:

@@ -74,6 +74,21 @@ type Options struct {
 	MaxCopyAttempts int
 }
 
+// ProgressSender is a remote.Sender that may deliver a message in several
+// transactions (an SMTP server that limits the recipients of one answers
+// 452 to the rest) and reports each delivered one. An account whose Sender
+// implements it (remote/smtp's does) has its progress recorded in the
+// spool: each report is written to state.json, fsync'ed, before
+// SendProgress goes on, so a failure or a crash afterwards sends the
+// message only to the recipients not reported.
+type ProgressSender interface {
+	remote.Sender
+	// SendProgress is Send, calling delivered with the recipients of each
+	// transaction the server accepted, before the next transaction
+	// begins; the error, if any, concerns the recipients not reported.
+	SendProgress(ctx context.Context, env remote.Envelope, msg io.Reader, delivered func(to []string)) error
+}
+
 // Outbox is an open spool: it takes drafts, keeps the queue and sends it
 // (see Run). It is safe for concurrent use.
 type Outbox struct {
@@ -129,6 +144,10 @@ type Entry struct {
 	// From and Recipients are the envelope (empty for an invalid message).
 	From       string
 	Recipients []string
+	// Delivered are the recipients that already have the message: the
+	// server took it in several transactions and the others are still to
+	// be done. They are not sent it again.
+	Delivered []string
 	// Attempts counts the send attempts so far.
 	Attempts int
 	// NextAttempt is when a queued message is due.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -145,8 +146,24 @@ func (o *Outbox) send(ctx context.Context, a *account, it *item) {
 		log.Error("outbox: cannot open queued message", "err", err)
 		return
 	}
-	err = a.Sender.Send(ctx, remote.Envelope{From: rec.From, To: rec.To}, f)
+	env := remote.Envelope{From: rec.From, To: rec.pending()}
+	if len(env.To) == 0 {
+		// Every transaction was recorded, not yet the end: a crash in
+		// between.
+		f.Close()
+		log.Info("outbox: message sent (every recipient was recorded)", "recipients", len(rec.To))
+		o.sent(ctx, a, it)
+		return
+	}
+	if ps, ok := a.Sender.(ProgressSender); ok {
+		err = ps.SendProgress(ctx, env, f, func(to []string) { o.delivered(it, to, log) })
+	} else {
+		err = a.Sender.Send(ctx, env, f)
+	}
 	f.Close()
+	if err != nil {
+		err = o.partly(it, err)
+	}
 	switch {
 	case err == nil:
 		log.Info("outbox: message sent", "recipients", len(rec.To))
@@ -167,6 +184,45 @@ func (o *Outbox) send(ctx context.Context, a *account, it *item) {
 		log.Warn("outbox: temporary failure, will retry", "err", err)
 		o.retryLater(it, err)
 	}
+}
+
+// delivered records durably that the recipients to of the busy item it
+// have the message (one transaction of several), before the next
+// transaction begins.
+func (o *Outbox) delivered(it *item, to []string, log *slog.Logger) {
+	rec, dir := o.update(it, func(r *record) { r.Done = append(r.Done, to...) })
+	if err := writeRecord(dir, &rec); err != nil {
+		// Kept in memory and written with the next state: only a crash
+		// before then sends it to them again.
+		log.Error("outbox: cannot record the recipients a transaction reached", "recipients", len(to), "err", err)
+		return
+	}
+	log.Info("outbox: message sent to part of its recipients", "recipients", len(to), "done", len(rec.Done), "of", len(rec.To))
+}
+
+// partialError is a send failure of a message that some recipients
+// already have.
+type partialError struct {
+	done, total int
+	err         error
+}
+
+func (e *partialError) Error() string {
+	return fmt.Sprintf("sent to %d of %d recipients; the other %d: %v", e.done, e.total, e.total-e.done, e.err)
+}
+
+func (e *partialError) Unwrap() error { return e.err }
+
+// partly says, in a send failure of the busy item it, how many recipients
+// already have the message.
+func (o *Outbox) partly(it *item, err error) error {
+	o.mu.Lock()
+	done, total := len(it.rec.Done), len(it.rec.To)
+	o.mu.Unlock()
+	if done == 0 {
+		return err
+	}
+	return &partialError{done: done, total: total, err: err}
 }
 
 // messagePathLocked returns the item's message path under o.mu.

@@ -110,6 +110,13 @@ type PostfixOptions struct {
 	No8BitMIME bool
 	// TLS offers STARTTLS with a certificate signed by Postfix.CA.
 	TLS bool
+	// RecipientLimit, when positive, is smtpd_recipient_limit: a RCPT
+	// beyond it in one transaction gets "452 4.5.3 Error: too many
+	// recipients". Zero keeps Postfix's default, 1000. (The
+	// smtpd_hard_error_limit stays at its default, 20: the 21st command
+	// after 20 refusals gets "421 4.7.0 … Error: too many errors" and the
+	// connection is closed.)
+	RecipientLimit int
 }
 
 // Postfix is a running private Postfix 3.7 instance on 127.0.0.1, started
@@ -394,6 +401,9 @@ func (p *Postfix) mainCF(o PostfixOptions) string {
 	}
 	if o.No8BitMIME {
 		w("smtpd_discard_ehlo_keywords = 8bitmime")
+	}
+	if o.RecipientLimit > 0 {
+		w("smtpd_recipient_limit = %d", o.RecipientLimit)
 	}
 	if o.TLS {
 		w("")
