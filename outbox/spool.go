@@ -340,6 +340,10 @@ func (o *Outbox) recoverItem(d, id string) (*item, error) {
 		it.rec.State = StateQueued
 		it.rec.NextAttempt = o.now()
 		it.rec.LastError = "mailfs stopped while sending this message; sending it again (it may arrive twice)"
+		if n := len(it.rec.Done); n > 0 {
+			it.rec.LastError = fmt.Sprintf("mailfs stopped while sending this message; sending it again to the %d of %d recipients who do not have it yet (those of the transaction cut short may get it twice)",
+				len(it.rec.To)-n, len(it.rec.To))
+		}
 		o.log.Warn("outbox: message was being sent when mailfs stopped; sending it again", "name", rec.Name)
 		if err := writeRecord(dir, &it.rec); err != nil {
 			return nil, err
