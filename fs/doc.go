@@ -23,14 +23,40 @@
 //
 // # Names
 //
-// Message files are named by FileName and recognised by ParseUID. A mailbox
-// name component is shown as is (UTF-8), except that characters a file name
-// cannot hold are replaced by look-alikes: "/" (possible when the delimiter
-// is not "/") becomes U+2215 DIVISION SLASH '∕', NUL becomes U+2400 '␀',
-// invalid UTF-8 becomes U+FFFD, and the components "." and ".." become
-// U+FF0E FULLWIDTH FULL STOP ('．', '．．'). Mailboxes with an empty level
-// (such as "a//b") are not shown.
+// Message files are named by FileName and recognised by ParseUID.
 //
+// A mailbox name is split at the delimiter into levels, and each level is
+// shown as a directory whose name is a function of the level as the server
+// spells it (componentName): UTF-8 is kept, and what a file name cannot hold
+// or a terminal would not show is replaced by a look-alike: "/" (possible
+// when the delimiter is not "/") becomes U+2215 DIVISION SLASH '∕', the
+// control characters U+0000–U+001F and U+007F become their pictures in the
+// Unicode Control Pictures block (NUL '␀' U+2400, tab '␉' U+2409, newline
+// '␊' U+240A, ESC '␛' U+241B, DEL '␡' U+2421), each run of bytes that is
+// not UTF-8 becomes U+FFFD '�', and the levels "." and ".." become U+FF0E
+// FULLWIDTH FULL STOP ('．', '．．'). A name longer than 255 bytes is cut at a
+// character and ends in "~" and 8 hex digits of the SHA-256 of the server's
+// spelling. Mailboxes with an empty level (such as "a//b") are not shown.
+//
+// Every operation on a directory uses the levels exactly as the server
+// listed them, kept in the node (folderNode's path) and looked up by shown
+// name (describe, level.subdir); a shown name is never converted back.
+//
+// When two levels of one directory would show under the same name ("a\tb"
+// and a level spelled "a␉b", or two spellings with different invalid bytes),
+// the level spelled exactly as shown keeps the name and every other one gets
+// "~" and 8 hex digits of the SHA-256 of its own spelling ("a␉b~1f2e3d4c"),
+// so each stays reachable under a name that does not depend on the order of
+// the list or on which other folders exist, only on whether a collision
+// does. If even that name is taken (a hash collision), the first level
+// listed wins.
+//
+// Over IMAP no level is invalid UTF-8: go-imap decodes modified UTF-7 and
+// rejects a name that is not valid mUTF-7 or UTF-8 (the LIST fails), and
+// Dovecot leaves such folders out of LIST. Control characters do arrive
+// (Dovecot lists a Maildir folder ".a<TAB>b" as "a&AAk-b"); invalid UTF-8
+// can come from other Sources (a POP3 store folder made by mkdir).
+
 // # Changing mail
 //
 // Changes go through optional interfaces of the Source (Remover, Mover,

@@ -18,17 +18,28 @@ type level struct {
 	subdirs []subdir
 }
 
-// subdir is one child directory of a level.
+// subdir is one child directory of a level: the name shown and the level
+// as the server spells it. Every operation on the directory uses component
+// (through folderNode's path), never name converted back.
 type subdir struct {
-	name      string // shown name (componentName of component)
-	component string // the mailbox name level it stands for
+	name      string // shown name: componentName, or shownName on a collision
+	component string // the mailbox name level it stands for, exactly as listed
 }
 
-// describe returns the level at path (mailbox name levels, nil for the
-// account directory). Mailboxes with an empty level are ignored; when two
-// levels show under the same name, the first wins.
+// describe returns the level at path (mailbox name levels as the server
+// spells them, nil for the account directory). Mailboxes with an empty level
+// are ignored.
+//
+// A child is shown as componentName of its level. When several levels give
+// the same name ("a\tb" and "a␉b"), the one the server spells exactly so
+// keeps it, and every other one is shown as shownName (the name with "~" and
+// 8 hex digits of a hash of the server's spelling), so each stays reachable
+// under a name that depends only on its own spelling. Should even that name
+// be taken (a hash collision, or a server level spelled like it), the first
+// level in the list wins.
 func describe(mboxes []remote.Mailbox, path []string) level {
 	lv := level{exists: len(path) == 0}
+	var components []string // distinct child levels, in list order
 	seen := make(map[string]bool)
 	for i := range mboxes {
 		p := mboxes[i].Path()
@@ -42,12 +53,25 @@ func describe(mboxes []remote.Mailbox, path []string) level {
 			}
 			continue
 		}
-		c := p[len(path)]
+		if c := p[len(path)]; !seen[c] {
+			seen[c] = true
+			components = append(components, c)
+		}
+	}
+	shown := make(map[string]int, len(components)) // componentName → levels
+	for _, c := range components {
+		shown[componentName(c)]++
+	}
+	taken := make(map[string]bool, len(components))
+	for _, c := range components {
 		name := componentName(c)
-		if seen[name] {
+		if shown[name] > 1 && name != c {
+			name = shownName(c)
+		}
+		if taken[name] {
 			continue
 		}
-		seen[name] = true
+		taken[name] = true
 		lv.subdirs = append(lv.subdirs, subdir{name: name, component: c})
 	}
 	return lv

@@ -69,3 +69,74 @@ func TestDescribe(t *testing.T) {
 		})
 	}
 }
+
+// TestDescribeOddNames checks that every level is reachable under one name,
+// that each name leads back to the level exactly as the server spells it,
+// and what names colliding levels get.
+func TestDescribeOddNames(t *testing.T) {
+	mboxes := []remote.Mailbox{
+		{Name: "INBOX", Delim: '/'},
+		{Name: "a\tb", Delim: '/'},
+		{Name: "a\u2409b", Delim: '/'}, // shown like "a\tb": keeps the plain name
+		{Name: "caf\xe9", Delim: '/'},
+		{Name: "caf\xe8", Delim: '/'}, // both show as "caf�": both get a hash
+		{Name: "nl\nx/sub\x7f", Delim: '/'},
+		{Name: "nl\nx/sub\u2421", Delim: '/'},
+		{Name: "./..", Delim: '/'},
+	}
+	tests := []struct {
+		path []string
+		want map[string]string // shown name → server level
+	}{
+		{nil, map[string]string{
+			"INBOX":                             "INBOX",
+			"a\u2409b" + hashSuffix("a\tb"):     "a\tb",
+			"a\u2409b":                          "a\u2409b",
+			"caf\uFFFD" + hashSuffix("caf\xe9"): "caf\xe9",
+			"caf\uFFFD" + hashSuffix("caf\xe8"): "caf\xe8",
+			"nl\u240Ax":                         "nl\nx",
+			"\uFF0E":                            ".",
+		}},
+		{[]string{"nl\nx"}, map[string]string{
+			"sub\u2421" + hashSuffix("sub\x7f"): "sub\x7f",
+			"sub\u2421":                         "sub\u2421",
+		}},
+		{[]string{"."}, map[string]string{"\uFF0E\uFF0E": ".."}},
+	}
+	for _, tt := range tests {
+		lv := describe(mboxes, tt.path)
+		if !lv.exists {
+			t.Errorf("%q: does not exist", tt.path)
+		}
+		got := map[string]string{}
+		for _, d := range lv.subdirs {
+			if _, dup := got[d.name]; dup {
+				t.Errorf("%q: two levels shown as %q", tt.path, d.name)
+			}
+			got[d.name] = d.component
+			if back, ok := lv.subdir(d.name); !ok || back.component != d.component {
+				t.Errorf("%q: subdir(%q) = %q, %v; want %q", tt.path, d.name, back.component, ok, d.component)
+			}
+		}
+		if len(got) != len(tt.want) {
+			t.Errorf("%q: %d subdirs %q, want %d %q", tt.path, len(got), got, len(tt.want), tt.want)
+		}
+		for name, c := range tt.want {
+			if got[name] != c {
+				t.Errorf("%q: %q leads to %q, want %q", tt.path, name, got[name], c)
+			}
+		}
+	}
+	// The names do not depend on the order of the list.
+	rev := slices.Clone(mboxes)
+	slices.Reverse(rev)
+	for _, d := range describe(mboxes, nil).subdirs {
+		if back, ok := describe(rev, nil).subdir(d.name); !ok || back.component != d.component {
+			t.Errorf("reversed list: %q leads to %q, %v; want %q", d.name, back.component, ok, d.component)
+		}
+	}
+	// The mailbox of a level is found by its exact name.
+	if lv := describe(mboxes, []string{"caf\xe9"}); lv.self == nil || lv.self.Name != "caf\xe9" {
+		t.Errorf("level caf\\xe9: self = %v", lv.self)
+	}
+}

@@ -1,6 +1,8 @@
 package fs
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"unicode"
@@ -114,18 +116,78 @@ func ParseUID(name string) (uint32, bool) {
 	return uint32(n), true
 }
 
-// componentName returns the directory name shown for one level of a mailbox
-// name: characters a file name cannot hold are replaced by look-alikes (see
-// the package documentation). It returns "" for an empty level.
+// maxNameBytes is the longest file name Linux accepts (NAME_MAX).
+const maxNameBytes = 255
+
+// componentName returns the directory name shown for one level c of a
+// mailbox name, as the server spelled it. It is a pure function of c: "."
+// and ".." become U+FF0E FULLWIDTH FULL STOP ('．', '．．'), "/" becomes
+// U+2215 DIVISION SLASH '∕', the control characters U+0000–U+001F and U+007F
+// become their pictures in the Control Pictures block (U+2400–U+241F and
+// U+2421: NUL '␀', tab '␉', newline '␊', DEL '␡'), and each run of bytes that
+// is not UTF-8 becomes U+FFFD '�'. A result longer than 255 bytes (NAME_MAX)
+// is cut at a character boundary and ends in hashSuffix(c). It returns "" for
+// an empty level, which is not shown.
+//
+// Different levels can give the same name ("a\tb" and "a␉b"); describe
+// tells them apart with shownName.
 func componentName(c string) string {
+	s := lookAlikes(c)
+	if len(s) > maxNameBytes {
+		return withHashSuffix(s, c)
+	}
+	return s
+}
+
+// lookAlikes is componentName without the limit on its length.
+func lookAlikes(c string) string {
 	switch c {
-	case "":
-		return ""
 	case ".":
 		return "\uFF0E"
 	case "..":
 		return "\uFF0E\uFF0E"
 	}
-	c = strings.ToValidUTF8(c, "\uFFFD")
-	return strings.NewReplacer("/", "\u2215", "\x00", "\u2400").Replace(c)
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '/':
+			return '\u2215'
+		case r < 0x20:
+			return 0x2400 + r
+		case r == 0x7F:
+			return '\u2421'
+		}
+		return r
+	}, strings.ToValidUTF8(c, "\uFFFD"))
+}
+
+// shownName is the name of level c when another level of the same directory
+// has the same componentName: its look-alikes with hashSuffix(c), cut to 255
+// bytes (the same as componentName(c) for a name cut already). describe gives it to every colliding level whose componentName
+// differs from its own spelling, so that the level the server spells as
+// shown keeps the plain name, and each other one has a name that depends on
+// its own spelling only.
+func shownName(c string) string {
+	return withHashSuffix(lookAlikes(c), c)
+}
+
+// hashSuffixLen is the length of hashSuffix's result.
+const hashSuffixLen = 9
+
+// hashSuffix returns "~" and 8 hex digits of the SHA-256 of c: what tells
+// apart levels whose names had to be changed.
+func hashSuffix(c string) string {
+	h := sha256.Sum256([]byte(c))
+	return "~" + hex.EncodeToString(h[:4])
+}
+
+// withHashSuffix appends hashSuffix(c) to name, first cutting name at a
+// character boundary so that the result has at most maxNameBytes bytes.
+func withHashSuffix(name, c string) string {
+	if n := maxNameBytes - hashSuffixLen; len(name) > n {
+		for n > 0 && !utf8.RuneStart(name[n]) {
+			n--
+		}
+		name = name[:n]
+	}
+	return name + hashSuffix(c)
 }

@@ -143,20 +143,103 @@ func TestParseUID(t *testing.T) {
 }
 
 func TestComponentName(t *testing.T) {
+	long := strings.Repeat("\t", 200) // 600 bytes of look-alikes
 	tests := []struct{ in, want string }{
 		{"INBOX", "INBOX"},
 		{"보관함", "보관함"},
 		{"a/b", "a\u2215b"},
+		{"/", "\u2215"},
 		{"nul\x00x", "nul\u2400x"},
+		{"tab\tx", "tab\u2409x"},
+		{"nl\nx", "nl\u240Ax"},
+		{"cr\rx", "cr\u240Dx"},
+		{"esc\x1b[31m", "esc\u241B[31m"},
+		{"us\x1f", "us\u241F"},
+		{"del\x7fx", "del\u2421x"},
+		{"a\u2409b", "a\u2409b"}, // the look-alike itself is kept
 		{"bad\xff", "bad\uFFFD"},
+		{"bad\xff\xfe\xfdx", "bad\uFFFDx"}, // one U+FFFD per run
+		{"caf\xe9", "caf\uFFFD"},           // Latin-1
+		{"\xed\xa0\x80", "\uFFFD"},         // a UTF-16 surrogate in UTF-8
+		{"\xff\t/", "\uFFFD\u2409\u2215"},
+		{"\u0080\u009f", "\u0080\u009f"}, // C1 controls are not replaced
 		{".", "\uFF0E"},
 		{"..", "\uFF0E\uFF0E"},
 		{"...", "..."},
+		{".a", ".a"},
+		{"a.", "a."},
+		{" ", " "},
+		{"~", "~"},
 		{"", ""},
+		{strings.Repeat("x", 255), strings.Repeat("x", 255)},
+		{strings.Repeat("x", 256), strings.Repeat("x", 246) + hashSuffix(strings.Repeat("x", 256))},
+		{long, strings.Repeat("\u2409", 82) + hashSuffix(long)},
 	}
 	for _, tt := range tests {
-		if got := componentName(tt.in); got != tt.want {
+		got := componentName(tt.in)
+		if got != tt.want {
 			t.Errorf("componentName(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+		if again := componentName(tt.in); again != got {
+			t.Errorf("componentName(%q) is not a function: %q, then %q", tt.in, got, again)
+		}
+		if tt.in != "" {
+			checkShowable(t, tt.in, got)
+			checkShowable(t, tt.in, shownName(tt.in))
+		}
+	}
+}
+
+// TestComponentNameControls checks every control character on its own.
+func TestComponentNameControls(t *testing.T) {
+	for r := rune(0); r <= 0x7F; r++ {
+		in := "a" + string(r) + "b"
+		want := in
+		switch {
+		case r < 0x20:
+			want = "a" + string(0x2400+r) + "b"
+		case r == 0x7F:
+			want = "a\u2421b"
+		case r == '/':
+			want = "a\u2215b"
+		}
+		if got := componentName(in); got != want {
+			t.Errorf("componentName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// checkShowable fails unless name can be a Linux file name: valid UTF-8,
+// not empty, ".", "..", at most 255 bytes, no "/", NUL or other control
+// character.
+func checkShowable(t *testing.T, in, name string) {
+	t.Helper()
+	if !utf8.ValidString(name) || name == "" || name == "." || name == ".." || len(name) > 255 {
+		t.Errorf("name of %q: %q (%d bytes) is not a file name", in, name, len(name))
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7F || r == '/' {
+			t.Errorf("name of %q: %q holds %U", in, name, r)
+		}
+	}
+}
+
+func TestShownName(t *testing.T) {
+	for _, c := range []string{"a\tb", "a\u2409b", "a\xffb", "a\xfeb", ".", "/", strings.Repeat("\n", 300)} {
+		got := shownName(c)
+		if !strings.HasSuffix(got, hashSuffix(c)) || len(hashSuffix(c)) != hashSuffixLen {
+			t.Errorf("shownName(%q) = %q: no %q at the end", c, got, hashSuffix(c))
+		}
+		if len(componentName(c)) < 200 && got != componentName(c)+hashSuffix(c) {
+			t.Errorf("shownName(%q) = %q, want componentName %q and the hash", c, got, componentName(c))
+		}
+		checkShowable(t, c, got)
+	}
+	if shownName("a\xffb") == shownName("a\xfeb") {
+		t.Errorf("shownName is the same for two spellings")
+	}
+	long := strings.Repeat("\n", 300)
+	if shownName(long) != componentName(long) {
+		t.Errorf("shownName of a cut name = %q, want componentName %q", shownName(long), componentName(long))
 	}
 }
