@@ -6,6 +6,7 @@ import (
 	"mime"
 	netmail "net/mail"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/emersion/go-message/mail"
 )
@@ -24,8 +25,43 @@ type plan struct {
 	domain string
 }
 
+// maxReason bounds the reason an invalid message is refused with: it goes
+// into a one-line NAME.error and the log, and a parser may quote a whole
+// line of the message (an editor's swap file gave 4 KB of NULs).
+const maxReason = 200
+
+// invalidf returns an error wrapping ErrInvalid with the reason, made
+// readable and short (see excerpt).
 func invalidf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s", ErrInvalid, excerpt(fmt.Sprintf(format, args...), maxReason))
+}
+
+// excerpt returns s with control characters and invalid UTF-8 written as
+// \xNN escapes, and, when that is longer than n bytes, the whole
+// characters and escapes that fit in n bytes followed by "…" and the
+// length of the whole.
+func excerpt(s string, n int) string {
+	var b strings.Builder
+	total := 0
+	for i, r := range s {
+		piece := string(r)
+		switch {
+		case r == utf8.RuneError:
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				piece = fmt.Sprintf("\\x%02x", s[i]) // a byte that is not UTF-8
+			}
+		case r < 0x20 || r == 0x7f:
+			piece = fmt.Sprintf("\\x%02x", r)
+		}
+		if total+len(piece) <= n {
+			b.WriteString(piece)
+		}
+		total += len(piece)
+	}
+	if total > n {
+		fmt.Fprintf(&b, "… (%d bytes)", total)
+	}
+	return b.String()
 }
 
 // accountFor returns the account owning addr, or nil.
