@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sort"
@@ -19,11 +20,27 @@ func decodeTOML(data []byte, name string) (map[string]any, error) {
 	if _, err := toml.Decode(string(data), &root); err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, &Error{Path: name, Line: pe.Position.Line, Column: pe.Position.Col, Msg: pe.Message}
+			line, col := pe.Position.Line, pe.Position.Col
+			if line < 1 {
+				// The decoder reports line 0 for some errors at the end
+				// of the input (found by FuzzParse): count from the
+				// byte offset instead.
+				line, col = position(data, pe.Position.Start)
+			}
+			return nil, &Error{Path: name, Line: line, Column: col, Msg: pe.Message}
 		}
 		return nil, &Error{Path: name, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
 	}
 	return root, nil
+}
+
+// position returns the 1-based line and column of byte offset off in data
+// (clamped to data).
+func position(data []byte, off int) (line, col int) {
+	off = max(0, min(off, len(data)))
+	before := data[:off]
+	line = 1 + bytes.Count(before, []byte("\n"))
+	return line, off - bytes.LastIndexByte(before, '\n')
 }
 
 // problems collects every error found in one file.
