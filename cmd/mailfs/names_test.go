@@ -24,7 +24,7 @@ import (
 func TestDovecotOddFolderNames(t *testing.T) {
 	d := interop.StartDovecot(t, nil)
 	d.Deliver(t, "alice", "INBOX", []byte("Subject: hi\r\n\r\nhello\r\n")) // creates the Maildir
-	d.CreateMailbox(t, "alice", "a\u2409b") // Maildir .a&JAk-b
+	d.CreateMailbox(t, "alice", "a\u2409b")                                // Maildir .a&JAk-b
 	root := filepath.Join(d.Dir, "mail", "alice")
 	st, err := os.Stat(root)
 	if err != nil {
