@@ -1,6 +1,7 @@
 package pop3store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -204,8 +205,11 @@ var messageFields = []string{"From", "Sender", "To", "Cc", "Subject", "Date", "M
 // checkMessage fails with ErrInvalid unless r starts with a well-formed
 // header that names one of messageFields.
 func checkMessage(r io.Reader) error {
-	br := newHeaderReader(r)
+	tr := &nulTracker{r: r}
+	br := newHeaderReader(tr)
 	h, err := textproto.ReadHeader(br)
+	// Of what was read, the bytes still buffered in br are not the header.
+	nul := bytes.IndexByte(tr.read[:len(tr.read)-br.Buffered()], 0) >= 0
 	if err != nil {
 		return fmt.Errorf("not a mail message: %w: %w", ErrInvalid, err)
 	}
@@ -218,10 +222,28 @@ func checkMessage(r io.Reader) error {
 			return fmt.Errorf("not a mail message (NUL in header field %s): %w", fields.Key(), ErrInvalid)
 		}
 	}
+	if nul {
+		// In a line the parser dropped (an empty field name), found by
+		// FuzzCheckMessage.
+		return fmt.Errorf("not a mail message (NUL in the header): %w", ErrInvalid)
+	}
 	for _, k := range messageFields {
 		if h.Has(k) {
 			return nil
 		}
 	}
 	return fmt.Errorf("not a mail message (no From, To, Subject or Date): %w", ErrInvalid)
+}
+
+// nulTracker keeps the bytes read through it, so that checkMessage can see
+// every byte of the header, also those of lines the parser drops.
+type nulTracker struct {
+	r    io.Reader
+	read []byte
+}
+
+func (t *nulTracker) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.read = append(t.read, p[:n]...)
+	return n, err
 }
