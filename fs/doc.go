@@ -48,8 +48,9 @@
 // "~" and 8 hex digits of the SHA-256 of its own spelling ("a␉b~1f2e3d4c"),
 // so each stays reachable under a name that does not depend on the order of
 // the list or on which other folders exist, only on whether a collision
-// does. If even that name is taken (a hash collision), the first level
-// listed wins.
+// does. A level spelled as shown always has its name; a changed level whose
+// hashed name is taken too (by a level spelled so, or a hash collision) is
+// not shown, and of two such the first listed wins.
 //
 // Over IMAP no level is invalid UTF-8: go-imap decodes modified UTF-7 and
 // rejects a name that is not valid mUTF-7 or UTF-8 (the LIST fails), and

@@ -34,9 +34,10 @@ type subdir struct {
 // the same name ("a\tb" and "a␉b"), the one the server spells exactly so
 // keeps it, and every other one is shown as shownName (the name with "~" and
 // 8 hex digits of a hash of the server's spelling), so each stays reachable
-// under a name that depends only on its own spelling. Should even that name
-// be taken (a hash collision, or a server level spelled like it), the first
-// level in the list wins.
+// under a name that depends only on its own spelling. A level spelled as
+// shown always has its name; should a changed level's name still be taken (a
+// server level spelled like it, or a hash collision), the first level in the
+// list that needs it has it and the other is not shown.
 func describe(mboxes []remote.Mailbox, path []string) level {
 	lv := level{exists: len(path) == 0}
 	var components []string // distinct child levels, in list order
@@ -58,21 +59,35 @@ func describe(mboxes []remote.Mailbox, path []string) level {
 			components = append(components, c)
 		}
 	}
+	plain := make([]string, len(components))       // componentName of each
 	shown := make(map[string]int, len(components)) // componentName → levels
-	for _, c := range components {
-		shown[componentName(c)]++
+	for i, c := range components {
+		plain[i] = componentName(c)
+		shown[plain[i]]++
 	}
+	// Levels spelled as shown take their names first, so that no other
+	// level's name can take one from them.
+	names := make(map[string]string, len(components)) // level → shown name
 	taken := make(map[string]bool, len(components))
+	for _, exact := range []bool{true, false} {
+		for i, c := range components {
+			name := plain[i]
+			if (name == c) != exact {
+				continue
+			}
+			if shown[name] > 1 && !exact {
+				name = shownName(c)
+			}
+			if !taken[name] {
+				taken[name] = true
+				names[c] = name
+			}
+		}
+	}
 	for _, c := range components {
-		name := componentName(c)
-		if shown[name] > 1 && name != c {
-			name = shownName(c)
+		if name, ok := names[c]; ok {
+			lv.subdirs = append(lv.subdirs, subdir{name: name, component: c})
 		}
-		if taken[name] {
-			continue
-		}
-		taken[name] = true
-		lv.subdirs = append(lv.subdirs, subdir{name: name, component: c})
 	}
 	return lv
 }

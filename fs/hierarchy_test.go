@@ -140,3 +140,23 @@ func TestDescribeOddNames(t *testing.T) {
 		t.Errorf("level caf\\xe9: self = %v", lv.self)
 	}
 }
+
+// TestDescribeTakenHash checks the last resort: a level spelled like the
+// hashed name of another keeps its name, whatever the order.
+func TestDescribeTakenHash(t *testing.T) {
+	squatter := "a\u2409b" + hashSuffix("a\tb")
+	for _, mboxes := range [][]remote.Mailbox{
+		{{Name: "a\tb"}, {Name: "a\u2409b"}, {Name: squatter}},
+		{{Name: squatter}, {Name: "a\u2409b"}, {Name: "a\tb"}},
+	} {
+		lv := describe(mboxes, nil)
+		for name, want := range map[string]string{"a\u2409b": "a\u2409b", squatter: squatter} {
+			if d, ok := lv.subdir(name); !ok || d.component != want {
+				t.Errorf("%q: subdir(%q) = %q, %v; want %q", mboxes, name, d.component, ok, want)
+			}
+		}
+		if len(lv.subdirs) != 2 {
+			t.Errorf("%q: %d subdirs, want 2 (a<TAB>b has no name left)", mboxes, len(lv.subdirs))
+		}
+	}
+}
