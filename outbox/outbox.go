@@ -59,6 +59,14 @@ type Options struct {
 	Accounts []Account
 	// Logger receives the outbox's log lines; nil discards them.
 	Logger *slog.Logger
+	// AllowUnknownFrom sends a message whose From: matches no account's
+	// addresses through the default account; otherwise it is refused
+	// (ErrInvalid): a typo or someone else's address, sent in your name.
+	AllowUnknownFrom bool
+	// AllowReceived sends a message that has a Received: header; otherwise
+	// it is refused (ErrInvalid): a message a server delivered, copied
+	// back in, would go to its recipients again.
+	AllowReceived bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// MinBackoff is the delay before the first retry after a temporary
@@ -102,7 +110,10 @@ type Outbox struct {
 	accounts        []*account // fixed after Open
 	byAccount       map[string]*account
 	def             *account // the default account or nil
-	lock            *os.File // holds the flock on DIR/lock until Close
+	// allowUnknown and allowReceived are Options.AllowUnknownFrom and
+	// Options.AllowReceived.
+	allowUnknown, allowReceived bool
+	lock                        *os.File // holds the flock on DIR/lock until Close
 
 	// mu guards items, byName, seq and every *item's fields.
 	mu     sync.Mutex
@@ -174,6 +185,8 @@ func Open(opts *Options) (*Outbox, error) {
 		maxBackoff:      opts.MaxBackoff,
 		maxHeader:       opts.MaxHeaderBytes,
 		maxCopyAttempts: opts.MaxCopyAttempts,
+		allowUnknown:    opts.AllowUnknownFrom,
+		allowReceived:   opts.AllowReceived,
 		byAccount:       make(map[string]*account),
 		items:           make(map[string]*item),
 		byName:          make(map[string]*item),

@@ -79,6 +79,9 @@ func (o *Outbox) accountFor(addr string) *account {
 // route validates the parsed header h and decides how the message is sent.
 // Its errors wrap ErrInvalid and say why in one line.
 func (o *Outbox) route(h *mail.Header) (*plan, error) {
+	if h.Has("Received") && !o.allowReceived {
+		return nil, invalidf("it has a Received: header, so a mail server delivered it: sending it would send that message to its recipients again; remove the Received: lines, or set allow_received = true in [outbox] to send such messages")
+	}
 	p := &plan{}
 	from, err := addressField(h, "From")
 	if err != nil {
@@ -105,6 +108,9 @@ func (o *Outbox) route(h *mail.Header) (*plan, error) {
 			}
 		}
 		if p.acct == nil {
+			if !o.allowUnknown {
+				return nil, invalidf("From: %s is not an address of any account: add it to an account's addresses, or set allow_unknown_from = true in [outbox] to send it through the default account", from[0].Address)
+			}
 			if o.def == nil {
 				return nil, invalidf("From: %s matches no account's addresses and no account is default", from[0].Address)
 			}

@@ -161,6 +161,9 @@ func TestRouting(t *testing.T) {
 		name     string
 		from     string // "" = no From:
 		noDef    bool
+		allow    bool   // Options.AllowUnknownFrom
+		received bool   // the message has a Received: header
+		allowRcv bool   // Options.AllowReceived
 		account  string // "" = invalid
 		envFrom  string
 		fillFrom string
@@ -170,9 +173,14 @@ func TestRouting(t *testing.T) {
 		{name: "alias any case", from: "From: \"Me\" <me@ALIAS.example>", account: "home", envFrom: "me@ALIAS.example"},
 		{name: "second From matches", from: "From: x@y.example, me@home.example", account: "home", envFrom: "me@home.example"},
 		{name: "no From uses default", account: "work", envFrom: "me@work.example", fillFrom: "From: me@work.example"},
-		{name: "unknown From uses default", from: "From: stranger@else.example", account: "work", envFrom: "me@work.example"},
-		{name: "unknown From, no default", from: "From: stranger@else.example", noDef: true,
+		{name: "unknown From refused", from: "From: stranger@else.example",
+			reason: "From: stranger@else.example is not an address of any account: add it to an account's addresses, or set allow_unknown_from = true in [outbox]"},
+		{name: "unknown From allowed uses default", from: "From: stranger@else.example", allow: true, account: "work", envFrom: "me@work.example"},
+		{name: "unknown From allowed, no default", from: "From: stranger@else.example", allow: true, noDef: true,
 			reason: "From: stranger@else.example matches no account's addresses and no account is default"},
+		{name: "received refused", from: "From: me@work.example", received: true,
+			reason: "it has a Received: header, so a mail server delivered it"},
+		{name: "received allowed", from: "From: me@work.example", received: true, allowRcv: true, account: "work", envFrom: "me@work.example"},
 		{name: "no From, no default", noDef: true, reason: "no From: and no account is default"},
 		{name: "empty From", from: "From: undisclosed:;", reason: "From: has no address"},
 		{name: "8-bit display name", from: "From: =?windows-1252?q?J=F6rg?= <me@home.example>", account: "home", envFrom: "me@home.example"},
@@ -184,10 +192,14 @@ func TestRouting(t *testing.T) {
 					if tc.noDef {
 						o.Accounts[0].Default = false
 					}
+					o.AllowUnknownFrom, o.AllowReceived = tc.allow, tc.allowRcv
 				})
 				msg := "To: ann@example.org\nSubject: s\n\nbody\n"
 				if tc.from != "" {
 					msg = tc.from + "\n" + msg
+				}
+				if tc.received {
+					msg = "Received: from mx.else.example by mx.example.org; Mon, 30 Nov 2026 09:00:00 +0000\n" + msg
 				}
 				_, err := e.commit("m.eml", msg)
 				if tc.account == "" {
@@ -514,7 +526,7 @@ func TestRetryResetsAttempts(t *testing.T) {
 
 func TestRetryInvalid(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t, func(o *Options) { o.Accounts[0].Default = false })
+		e := newEnv(t, func(o *Options) { o.Accounts[0].Default, o.AllowUnknownFrom = false, true })
 		msg := "From: someone@else.example\nTo: a@x.example\nBcc: b@x.example\n\nhi\n"
 		if _, err := e.commit("a.eml", msg); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("commit: %v, want ErrInvalid", err)

@@ -111,7 +111,10 @@ func buildStack(cfg *config.Config, d dirs, log *slog.Logger) (_ *stack, err err
 		}
 	}
 	if len(senders) > 0 {
-		ob, err := outbox.Open(&outbox.Options{Dir: filepath.Join(d.data, "outbox"), Accounts: senders, Logger: log})
+		ob, err := outbox.Open(&outbox.Options{
+			Dir: filepath.Join(d.data, "outbox"), Accounts: senders, Logger: log,
+			AllowUnknownFrom: cfg.Outbox.AllowUnknownFrom, AllowReceived: cfg.Outbox.AllowReceived,
+		})
 		if err != nil {
 			return nil, err
 		}

@@ -114,10 +114,23 @@ type Config struct {
 	Filenames string
 	// Cache holds the [cache] settings.
 	Cache CacheConfig
+	// Outbox holds the [outbox] settings.
+	Outbox OutboxConfig
 	// Accounts are the [[accounts]] in file order; there is at least one.
 	Accounts []Account
 	// Path is the file the config came from (the name given to Parse).
 	Path string
+}
+
+// OutboxConfig is the [outbox] table: what the outbox sends although it
+// looks like a mistake. Both are off by default.
+type OutboxConfig struct {
+	// AllowUnknownFrom sends a message whose From: no account owns through
+	// the default account (allow_unknown_from).
+	AllowUnknownFrom bool
+	// AllowReceived sends a message that has a Received: header, one a
+	// mail server delivered, copied back in (allow_received).
+	AllowReceived bool
 }
 
 // CacheConfig is the [cache] table.

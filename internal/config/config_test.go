@@ -222,6 +222,8 @@ func TestParseErrors(t *testing.T) {
 		{"unknown server key", imapServer("hostt = 'x'\n"), []string{w + ".imap.hostt: unknown key (did you mean host?)"}},
 		{"unknown account key", account("nme = 'x'\n[accounts.imap]\nhost='h'\nusername='u'\npassword='p'\n"), []string{w + ".nme: unknown key"}},
 		{"unknown cache key", "[cache]\nsize = '1GiB'\n" + minimal, []string{"cache.size: unknown key"}},
+		{"unknown outbox key", "[outbox]\nallow_unknown = true\n" + minimal, []string{"outbox.allow_unknown: unknown key"}},
+		{"outbox key type", "[outbox]\nallow_received = 'yes'\n" + minimal, []string{"outbox.allow_received: want true or false, got a string"}},
 		{"unknown table", account("[accounts.imap]\nhost='h'\nusername='u'\npassword='p'\n[accounts.jmap]\nhost='h'\n"), []string{w + ".jmap: unknown key"}},
 		{"filenames", "filenames = 'long'\n" + minimal, []string{`filenames: "long" is not one of descriptive, uid`}},
 		{"filenames type", "filenames = 1\n" + minimal, []string{"filenames: want a string, got an integer"}},
@@ -462,5 +464,22 @@ func TestParseErrorNeverShowsPassword(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "987654321") {
 			t.Errorf("Parse(%q): got %v, want an error without the password", in, err)
 		}
+	}
+}
+
+func TestParseOutbox(t *testing.T) {
+	cfg, err := Parse([]byte("[outbox]\nallow_unknown_from = true\nallow_received = true\n"+minimal), "c.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Outbox.AllowUnknownFrom || !cfg.Outbox.AllowReceived {
+		t.Errorf("[outbox]: got %+v, want both on", cfg.Outbox)
+	}
+	cfg, err = Parse([]byte(minimal), "c.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Outbox.AllowUnknownFrom || cfg.Outbox.AllowReceived {
+		t.Errorf("no [outbox]: got %+v, want both off", cfg.Outbox)
 	}
 }

@@ -42,6 +42,15 @@ func build(m map[string]any, p *problems, baseDir string) *Config {
 		buildCache(c, &cfg.Cache)
 		c.done()
 	}
+	if o := root.sub("outbox"); o != nil {
+		if b, ok := o.boolean("allow_unknown_from"); ok {
+			cfg.Outbox.AllowUnknownFrom = b
+		}
+		if b, ok := o.boolean("allow_received"); ok {
+			cfg.Outbox.AllowReceived = b
+		}
+		o.done()
+	}
 
 	accounts, ok := root.tables("accounts")
 	if !ok && !p.has("accounts") {
