@@ -52,12 +52,15 @@
 // hashed name is taken too (by a level spelled so, or a hash collision) is
 // not shown, and of two such the first listed wins.
 //
-// Over IMAP no level is invalid UTF-8: go-imap decodes modified UTF-7 and
-// rejects a name that is not valid mUTF-7 or UTF-8 (the LIST fails), and
-// Dovecot leaves such folders out of LIST. Control characters do arrive
-// (Dovecot lists a Maildir folder ".a<TAB>b" as "a&AAk-b"); invalid UTF-8
-// can come from other Sources (a POP3 store folder made by mkdir).
-
+// Today no Source gives a level that is not UTF-8, but the rule holds for
+// any: go-imap decodes modified UTF-7 and rejects a name that is not valid
+// mUTF-7 or UTF-8 (the whole LIST fails with remote.ErrUnavailable),
+// Dovecot leaves a folder whose name is not UTF-8 out of LIST, and the POP3
+// store refuses such names (and control characters) in mkdir. Control
+// characters do arrive over IMAP: Dovecot refuses them in new names but
+// lists a Maildir folder that has them (".a&AAk-b" as "a&AAk-b", which
+// go-imap decodes to "a\tb").
+//
 // # Changing mail
 //
 // Changes go through optional interfaces of the Source (Remover, Mover,
