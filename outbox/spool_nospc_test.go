@@ -1,0 +1,160 @@
+package outbox
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// mountTmpfs mounts a tmpfs of size (such as "2m") on a new temp dir and
+// unmounts it when the test ends, also when it fails. It skips the test
+// when not root.
+func mountTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("a full disk is tested on a small tmpfs, which only root can mount: run the tests as root")
+	}
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "size="+size+",mode=0700"); err != nil {
+		t.Skipf("mount -t tmpfs -o size=%s: %v (no tmpfs in this sandbox?)", size, err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(dir, 0); err != nil {
+			t.Logf("unmount %s: %v; detaching it", dir, err)
+			syscall.Unmount(dir, syscall.MNT_DETACH)
+		}
+	})
+	return dir
+}
+
+// fillDisk writes a file into dir until no more than leave bytes are
+// free, and returns its path; removing it frees the space.
+func fillDisk(t *testing.T, dir string, leave int64) string {
+	t.Helper()
+	path := filepath.Join(dir, "filler")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 4096)
+	for {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(dir, &st); err != nil {
+			t.Fatal(err)
+		}
+		if int64(st.Bavail)*st.Bsize <= leave {
+			return path
+		}
+		if _, err := f.Write(chunk); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("fill %s: got %v, want ENOSPC in the end", dir, err)
+			}
+			return path
+		}
+	}
+}
+
+// TestDraftOnFullDisk writes messages into an outbox whose spool is on a
+// full disk: with no space at all (the write fails) and with space for the
+// draft but not for the prepared copy (Commit fails). Each time the error
+// wraps ENOSPC, nothing is queued or left in the spool, and the message
+// queued before is intact; once space is freed it is sent as it was, and
+// the big message can be sent too.
+func TestDraftOnFullDisk(t *testing.T) {
+	disk := mountTmpfs(t, "4m")
+	e := newEnv(t, func(o *Options) { o.Dir = filepath.Join(disk, "spool") })
+	t.Cleanup(func() { e.ob.Close() }) // before the unmount
+	first := e.mustCommit("first.eml", crlf("To: bob@example.org\nSubject: queued before\n\nstill here\n"))
+	stored := queuedBytes(t, e.ob, first)
+
+	big := crlf("To: bob@example.org\nSubject: big\n\n") + strings.Repeat("0123456789abcdef\r\n", 64<<10) // 1.1 MiB
+	for _, tc := range []struct {
+		name  string
+		leave int64 // bytes left free
+	}{
+		{"no space", 0},
+		{"space for the draft only", int64(len(big)) + 256<<10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			filler := fillDisk(t, disk, tc.leave)
+			defer os.Remove(filler)
+			d, err := e.ob.Create("big.eml")
+			if err != nil {
+				if !errors.Is(err, syscall.ENOSPC) {
+					t.Fatalf("Create on a full disk: got %v, want nil or ENOSPC", err)
+				}
+				return
+			}
+			var werr error
+			for off := 0; off < len(big) && werr == nil; off += 128 << 10 {
+				_, werr = d.WriteAt([]byte(big[off:min(off+128<<10, len(big))]), int64(off))
+			}
+			if werr != nil && !errors.Is(werr, syscall.ENOSPC) {
+				t.Errorf("write on a full disk: got %v, want nil or ENOSPC", werr)
+			}
+			cerr := d.Commit()
+			d.Abort() // the fs layer's RELEASE
+			t.Logf("write: %v; commit: %v", werr, cerr)
+			if !errors.Is(cerr, syscall.ENOSPC) {
+				t.Fatalf("Commit on a full disk (write error %v): got %v, want an error wrapping ENOSPC", werr, cerr)
+			}
+			if q := names(e.ob.Queued()); !slices.Equal(q, []string{first}) {
+				t.Errorf("queued after the failed message: got %q, want only %q", q, first)
+			}
+			if f := names(e.ob.Failed()); len(f) != 0 {
+				t.Errorf("failed/ after a full disk: got %q, want nothing (it was not a bad message)", f)
+			}
+			if left := e.spoolEntries(tmpDir); len(left) != 0 {
+				t.Errorf("spool tmp/ after the failed message: got %q, want nothing", left)
+			}
+			if got := queuedBytes(t, e.ob, first); got != stored {
+				t.Errorf("message queued before: got %q, want %q", got, stored)
+			}
+		})
+	}
+
+	e.reopen()
+	e.start()
+	waitSent(t, e.work, 1)
+	if got := e.work.got()[0].data; got != stored {
+		t.Errorf("sent: got %q, want the message queued before %q", got, stored)
+	}
+	e.mustCommit("big.eml", big)
+	waitSent(t, e.work, 2)
+	if got := e.work.got()[1].data; !strings.HasSuffix(got, big[strings.Index(big, "\r\n\r\n"):]) {
+		t.Errorf("big message sent with %d bytes, want its body intact", len(got))
+	}
+}
+
+// queuedBytes returns the stored bytes of the queued message name.
+func queuedBytes(t *testing.T, ob *Outbox, name string) string {
+	t.Helper()
+	f, err := ob.OpenQueued(name)
+	if err != nil {
+		t.Fatalf("OpenQueued(%q): %v", name, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// waitSent waits until s has sent n messages.
+func waitSent(t *testing.T, s *fakeSender, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); len(s.got()) < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("sent %d messages in 20s, want %d", len(s.got()), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
