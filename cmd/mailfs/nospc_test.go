@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"mailfs/remote/remotetest"
+)
+
+// mountTmpfs mounts a tmpfs of size (such as "2m") on a new temp dir and
+// unmounts it when the test ends, also when it fails. It skips the test
+// when not root.
+func mountTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("a full disk is tested on a small tmpfs, which only root can mount: run the tests as root")
+	}
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "size="+size+",mode=0700"); err != nil {
+		t.Skipf("mount -t tmpfs -o size=%s: %v (no tmpfs in this sandbox?)", size, err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(dir, 0); err != nil {
+			t.Logf("unmount %s: %v; detaching it", dir, err)
+			syscall.Unmount(dir, syscall.MNT_DETACH)
+		}
+	})
+	return dir
+}
+
+// fillDisk writes a file into dir until the file system is full and
+// returns its path; removing it frees the space.
+func fillDisk(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "filler")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 4096)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("fill %s: got %v, want ENOSPC in the end", dir, err)
+			}
+			return path
+		}
+	}
+}
+
+// tempFilesUnder returns the files under dir whose names start with a dot
+// and hold "tmp" (the temporary files of the cache and the stores).
+func tempFilesUnder(dir string) []string {
+	var out []string
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasPrefix(d.Name(), ".") && strings.Contains(d.Name(), "tmp") {
+			out = append(out, path)
+		}
+		return nil
+	})
+	return out
+}
+
+// bigMessage returns a message of about 1.1 MiB from me@example.org.
+func bigMessage(subject string) []byte {
+	return []byte("From: me@example.org\r\nTo: bob@example.org\r\nSubject: " + subject + "\r\n\r\n" +
+		strings.Repeat("0123456789abcdef\r\n", 64<<10))
+}
+
+// TestCatOnFullCacheDisk reads a message through the mount while the
+// cache's disk is full: cat fails with ENOSPC ("No space left on device",
+// as the README's errno table says for the local disk), no temporary file
+// or partial body is left, the messages read before read back exactly, ls
+// still works; once space is freed the message reads exactly.
+func TestCatOnFullCacheDisk(t *testing.T) {
+	disk := mountTmpfs(t, "3m")
+	srv := remotetest.NewIMAP(t, nil)
+	date := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	small := map[string][]byte{}
+	for i, s := range []string{"one", "two", "three"} {
+		msg := []byte("From: a@example.org\r\nSubject: " + s + "\r\n\r\nbody " + s + "\r\n")
+		if _, err := srv.Append("INBOX", msg, nil, date.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		small[s] = msg
+	}
+	// Last in the folder, and larger than the read-ahead's budget (an
+	// eighth of max_size): reading the others does not fetch it.
+	big := bigMessage("big")
+	if _, err := srv.Append("INBOX", big, nil, date.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	cacheDir := filepath.Join(disk, "cache")
+	cfg := writeConfig(t, `
+[cache]
+dir = %q
+max_size = "8MiB"
+[[accounts]]
+name = "me"
+  [accounts.imap]
+  host = "127.0.0.1"
+  port = %d
+  tls = "none"
+  username = %q
+  password = %q
+`, cacheDir, srv.Port(), srv.Username, srv.Password)
+	mnt := t.TempDir()
+	logs := runMount(t, "mount", "-v", "-config", cfg, mnt)
+	inbox := filepath.Join(mnt, "me", "INBOX")
+	names := listEML(t, inbox)
+	if len(names) != 4 {
+		t.Fatalf("INBOX lists %v, want 4 messages", names)
+	}
+	bigName := names[3]
+	if !strings.Contains(bigName, "_big_") {
+		t.Fatalf("last name %q, want the big message", bigName)
+	}
+	read := func(name string) ([]byte, error) { return os.ReadFile(filepath.Join(inbox, name)) }
+	for _, n := range names[:3] {
+		if _, err := read(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	filler := fillDisk(t, disk)
+	_, err := read(bigName)
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("cat on a full cache disk: got %v, want ENOSPC (No space left on device)\n%s", err, logs)
+	}
+	if tmp := tempFilesUnder(cacheDir); len(tmp) > 0 {
+		t.Errorf("temporary files left in the cache: %v", tmp)
+	}
+	for _, n := range names[:3] {
+		got, err := read(n)
+		subject := strings.Split(n, "_")[2]
+		if err != nil || !bytes.Equal(got, small[subject]) {
+			t.Errorf("%s read before the disk filled: got %q, %v; want %q", n, got, err, small[subject])
+		}
+	}
+	if got := listEML(t, inbox); !slices.Equal(got, names) {
+		t.Errorf("ls on a full disk: got %v, want %v", got, names)
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	got, err := read(bigName)
+	if err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("cat after freeing space: got %d bytes, %v; want %d bytes", len(got), err, len(big))
+	}
+	if got := listEML(t, inbox); !slices.Equal(got, names) {
+		t.Errorf("ls after freeing space: got %v, want %v", got, names)
+	}
+}
+
+// TestCpIntoOutboxOnFullSpool copies a message into outbox/ while the
+// spool's disk is full: cp fails with "No space left on device" (at the
+// write or at close), nothing is queued or left in failed/, and the
+// message queued before is intact. Once space is freed (and mailfs
+// restarted, which retries at once) that message is sent as it was queued,
+// and the same cp works and is sent.
+func TestCpIntoOutboxOnFullSpool(t *testing.T) {
+	disk := mountTmpfs(t, "3m")
+	e := newSendEnv(t, nil)
+	t.Setenv("XDG_DATA_HOME", disk)
+	bigFile := filepath.Join(t.TempDir(), "big.eml")
+	big := bigMessage("big")
+	if err := os.WriteFile(bigFile, big, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var queued []byte
+	var filler string
+	t.Run("full", func(t *testing.T) {
+		// The first message waits in outbox/ while the server answers 451.
+		e.smtp.FailNext(451, [3]int{4, 3, 0}, "try again later", 1)
+		mnt := t.TempDir()
+		logs := runMount(t, "mount", "-v", "-config", e.config, mnt)
+		outbox := filepath.Join(mnt, "outbox")
+		first := writeMessage(t, "first.eml", "From: me@example.org\r\nTo: bob@example.org\r\nSubject: queued before\r\n\r\nstill here\r\n")
+		if out, err := exec.Command("cp", first, outbox+"/").CombinedOutput(); err != nil {
+			t.Fatalf("cp first.eml: %v: %s", err, out)
+		}
+		eventually(t, 20*time.Second, "the 451 never came", func() bool { return strings.Contains(logs.String(), "try again later") })
+		var err error
+		if queued, err = os.ReadFile(filepath.Join(outbox, "first.eml")); err != nil {
+			t.Fatalf("first.eml not waiting in outbox/: %v", err)
+		}
+
+		filler = fillDisk(t, disk)
+		out, err := exec.Command("cp", bigFile, outbox+"/").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "No space left on device") {
+			t.Fatalf("cp on a full spool: %v, %q; want it to fail with No space left on device", err, out)
+		}
+		ents, err := os.ReadDir(outbox)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, en := range ents {
+			if en.Name() != "first.eml" && en.Name() != "failed" && en.Name() != "drafts" {
+				t.Errorf("outbox/ after the failed cp holds %s", en.Name())
+			}
+		}
+		if failed, _ := os.ReadDir(filepath.Join(outbox, "failed")); len(failed) != 0 {
+			t.Errorf("outbox/failed/ after a full disk: %v, want nothing", failed)
+		}
+		if got, err := os.ReadFile(filepath.Join(outbox, "first.eml")); err != nil || !bytes.Equal(got, queued) {
+			t.Errorf("first.eml after the failed cp: %v, %q; want %q", err, got, queued)
+		}
+		if tmp, _ := os.ReadDir(filepath.Join(disk, "mailfs", "outbox", "tmp")); len(tmp) != 0 {
+			t.Errorf("spool tmp/ after the failed cp: %d entries, want none", len(tmp))
+		}
+		if n := len(e.smtp.Messages()); n != 0 {
+			t.Errorf("%d messages reached the server, want none yet", n)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	mnt := t.TempDir()
+	runMount(t, "mount", "-config", e.config, mnt)
+	eventually(t, 20*time.Second, "the message queued before was not sent after the restart", func() bool { return len(e.smtp.Messages()) == 1 })
+	if got := e.smtp.Messages()[0].Data; !bytes.Equal(got, queued) {
+		t.Errorf("sent: got %q, want the message as queued %q", got, queued)
+	}
+	if out, err := exec.Command("cp", bigFile, filepath.Join(mnt, "outbox")+"/").CombinedOutput(); err != nil {
+		t.Fatalf("cp after freeing space: %v: %s", err, out)
+	}
+	eventually(t, 20*time.Second, "the big message was never sent", func() bool { return len(e.smtp.Messages()) == 2 })
+	if got := e.smtp.Messages()[1].Data; !bytes.HasSuffix(got, big[bytes.Index(big, []byte("\r\n\r\n")):]) {
+		t.Errorf("big message sent with %d bytes, want its body intact", len(got))
+	}
+}
