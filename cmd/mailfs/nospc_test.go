@@ -244,3 +244,69 @@ func TestCpIntoOutboxOnFullSpool(t *testing.T) {
 		t.Errorf("big message sent with %d bytes, want its body intact", len(got))
 	}
 }
+
+// TestPOP3DownloadOnFullDisk downloads with the real POP3 client into a
+// store on a full disk (leave_on_server = false): nothing partial is
+// stored, the message stays on the server (no DELE), the messages stored
+// before read back exactly, a cp into a local folder fails with ENOSPC;
+// once space is freed the message is downloaded and deleted on the server.
+func TestPOP3DownloadOnFullDisk(t *testing.T) {
+	disk := mountTmpfs(t, "4m")
+	srv := remotetest.NewPOP3(t, nil)
+	first := []byte("From: a@example.org\r\nSubject: first\r\n\r\nhello\r\n")
+	srv.Add(first)
+	cfg := pop3Config(t, srv.Port(), "none", "", srv.Username, srv.Password, false)
+	t.Setenv("XDG_DATA_HOME", disk)
+	mnt := t.TempDir()
+	logs := runMount(t, "mount", "-config", cfg, mnt)
+	inbox := filepath.Join(mnt, "pop", "INBOX")
+	eventually(t, 20*time.Second, "INBOX never listed the first message", func() bool { return len(listEML(t, inbox)) == 1 })
+	eventually(t, 20*time.Second, "the first message was not deleted on the server", func() bool { return len(srv.Messages()) == 0 })
+	archive := filepath.Join(mnt, "pop", "Archive")
+	if err := os.Mkdir(archive, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	storeDir := filepath.Join(disk, "mailfs", "pop3")
+
+	filler := fillDisk(t, disk)
+	big := bigMessage("big")
+	srv.Add(big)
+	eventually(t, 30*time.Second, "no download failed with ENOSPC", func() bool {
+		listEML(t, inbox) // a listing 5 s after the last poll polls
+		return strings.Contains(logs.String(), "no space left on device")
+	})
+	if got := listEML(t, inbox); len(got) != 1 {
+		t.Errorf("INBOX on a full disk: %v, want the first message only", got)
+	}
+	if got := srv.Messages(); len(got) != 1 {
+		t.Errorf("server holds %d messages, want the one not stored (no DELE)", len(got))
+	}
+	if got := readAll(t, inbox); !sameMessages(got, [][]byte{first}) {
+		t.Errorf("stored message on a full disk: got %q, want %q", got, first)
+	}
+	if tmp := tempFilesUnder(storeDir); len(tmp) > 0 {
+		t.Errorf("temporary files left in the store: %v", tmp)
+	}
+	src := filepath.Join(t.TempDir(), "note.eml")
+	if err := os.WriteFile(src, big, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("cp", src, archive+"/").CombinedOutput(); err == nil || !strings.Contains(string(out), "No space left on device") {
+		t.Errorf("cp into a POP3 folder on a full disk: %v, %q; want No space left on device", err, out)
+	}
+	if got := listEML(t, archive); len(got) != 0 {
+		t.Errorf("Archive after the failed cp: %v, want empty", got)
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the message was not downloaded after space was freed", func() bool { return len(listEML(t, inbox)) == 2 })
+	if got := readAll(t, inbox); !sameMessages(got, [][]byte{first, big}) {
+		t.Errorf("stored messages after freeing space differ from the server's")
+	}
+	eventually(t, 20*time.Second, "the message was not deleted on the server once stored", func() bool { return len(srv.Messages()) == 0 })
+	if out, err := exec.Command("cp", src, archive+"/").CombinedOutput(); err != nil {
+		t.Errorf("cp into a POP3 folder after freeing space: %v: %s", err, out)
+	}
+}
