@@ -122,11 +122,16 @@ func TestBodyFetchOnFullDisk(t *testing.T) {
 			t.Errorf("body %d cached before the disk filled: got %q, want %q", uid, got, want[uid])
 		}
 	}
-	// New mail while the disk is full: the listing may fail, but must not
-	// damage the database.
-	late := e.store.add("INBOX", "late")
+	// Much new mail while the disk is full: the database must grow, so the
+	// listing may fail, but must not damage it.
+	var late []uint32
+	for range 3000 {
+		late = append(late, e.store.add("INBOX", "late"))
+	}
 	e.clock.Advance(time.Hour)
-	if _, err := e.a.List(context.Background(), "INBOX", 0); err != nil && !errors.Is(err, syscall.ENOSPC) {
+	_, lerr := e.a.List(context.Background(), "INBOX", 0)
+	t.Logf("List on a full disk: %v", lerr)
+	if err := lerr; err != nil && !errors.Is(err, syscall.ENOSPC) {
 		t.Errorf("List on a full disk: got %v, want nil or ENOSPC", err)
 	}
 
@@ -135,14 +140,15 @@ func TestBodyFetchOnFullDisk(t *testing.T) {
 	}
 	e.clock.Advance(time.Hour)
 	l = e.list("INBOX", 0)
-	wantUIDs(t, l, append(small, big, late)...)
+	all := append(append(small, big), late...)
+	wantUIDs(t, l, all...)
 	if got := e.read("INBOX", l.UIDValidity, big); !bytes.Equal(got, e.store.body("INBOX", big)) {
 		t.Errorf("big body after freeing space: got %d bytes, want %d", len(got), len(e.store.body("INBOX", big)))
 	}
 	e.reopen()
 	l = e.list("INBOX", time.Hour)
-	wantUIDs(t, l, append(small, big, late)...)
-	for _, uid := range append(small, big, late) {
+	wantUIDs(t, l, all...)
+	for _, uid := range append(append(small, big), late[:10]...) {
 		if got := e.read("INBOX", l.UIDValidity, uid); !bytes.Equal(got, e.store.body("INBOX", uid)) {
 			t.Errorf("body %d after restart: got %d bytes, want %d", uid, len(got), len(e.store.body("INBOX", uid)))
 		}
