@@ -11,49 +11,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"mailfs/internal/tmpfs"
 )
-
-// mountTmpfs mounts a tmpfs of size (such as "2m") on a new temp dir and
-// unmounts it when the test ends, also when it fails. It skips the test
-// when not root.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("a full disk is tested on a small tmpfs, which only root can mount: run the tests as root")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "size="+size+",mode=0700"); err != nil {
-		t.Skipf("mount -t tmpfs -o size=%s: %v (no tmpfs in this sandbox?)", size, err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Logf("unmount %s: %v; detaching it", dir, err)
-			syscall.Unmount(dir, syscall.MNT_DETACH)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file into dir until the file system is full and
-// returns its path; removing it frees the space.
-func fillDisk(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 4096)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("fill %s: got %v, want ENOSPC in the end", dir, err)
-			}
-			return path
-		}
-	}
-}
 
 // tempFiles returns the cache's temporary files under dir.
 func tempFiles(t *testing.T, dir string) []string {
@@ -74,7 +34,7 @@ func tempFiles(t *testing.T, dir string) []string {
 // cached before reads back exactly, and once space is freed the metadata
 // database still works (a relist and a restart) and the body is fetched.
 func TestBodyFetchOnFullDisk(t *testing.T) {
-	disk := mountTmpfs(t, "2m")
+	disk := tmpfs.Mount(t, "2m")
 	e := &env{t: t, dir: filepath.Join(disk, "cache"), clock: newClock(), log: &logRecorder{}, store: newFakeStore()}
 	e.opts = Options{Now: e.clock.Now}
 	e.open()
@@ -99,7 +59,7 @@ func TestBodyFetchOnFullDisk(t *testing.T) {
 	l = e.list("INBOX", 0)
 	wantUIDs(t, l, append(small, big)...)
 
-	filler := fillDisk(t, disk)
+	filler := tmpfs.Fill(t, disk, 0)
 	f, err := e.a.Open(context.Background(), "INBOX", l.UIDValidity, big)
 	if err == nil {
 		f.Close()

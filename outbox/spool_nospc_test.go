@@ -10,56 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"mailfs/internal/tmpfs"
 )
-
-// mountTmpfs mounts a tmpfs of size (such as "2m") on a new temp dir and
-// unmounts it when the test ends, also when it fails. It skips the test
-// when not root.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("a full disk is tested on a small tmpfs, which only root can mount: run the tests as root")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "size="+size+",mode=0700"); err != nil {
-		t.Skipf("mount -t tmpfs -o size=%s: %v (no tmpfs in this sandbox?)", size, err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Logf("unmount %s: %v; detaching it", dir, err)
-			syscall.Unmount(dir, syscall.MNT_DETACH)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file into dir until no more than leave bytes are
-// free, and returns its path; removing it frees the space.
-func fillDisk(t *testing.T, dir string, leave int64) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 4096)
-	for {
-		var st syscall.Statfs_t
-		if err := syscall.Statfs(dir, &st); err != nil {
-			t.Fatal(err)
-		}
-		if int64(st.Bavail)*st.Bsize <= leave {
-			return path
-		}
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("fill %s: got %v, want ENOSPC in the end", dir, err)
-			}
-			return path
-		}
-	}
-}
 
 // TestDraftOnFullDisk writes messages into an outbox whose spool is on a
 // full disk: with no space at all (the write fails) and with space for the
@@ -68,7 +21,7 @@ func fillDisk(t *testing.T, dir string, leave int64) string {
 // queued before is intact; once space is freed it is sent as it was, and
 // the big message can be sent too.
 func TestDraftOnFullDisk(t *testing.T) {
-	disk := mountTmpfs(t, "4m")
+	disk := tmpfs.Mount(t, "4m")
 	e := newEnv(t, func(o *Options) { o.Dir = filepath.Join(disk, "spool") })
 	t.Cleanup(func() { e.ob.Close() }) // before the unmount
 	first := e.mustCommit("first.eml", crlf("To: bob@example.org\nSubject: queued before\n\nstill here\n"))
@@ -83,7 +36,7 @@ func TestDraftOnFullDisk(t *testing.T) {
 		{"space for the draft only", int64(len(big)) + 256<<10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			filler := fillDisk(t, disk, tc.leave)
+			filler := tmpfs.Fill(t, disk, tc.leave)
 			defer os.Remove(filler)
 			d, err := e.ob.Create("big.eml")
 			if err != nil {

@@ -9,49 +9,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"mailfs/internal/tmpfs"
 )
-
-// mountTmpfs mounts a tmpfs of size (such as "2m") on a new temp dir and
-// unmounts it when the test ends, also when it fails. It skips the test
-// when not root.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("a full disk is tested on a small tmpfs, which only root can mount: run the tests as root")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "size="+size+",mode=0700"); err != nil {
-		t.Skipf("mount -t tmpfs -o size=%s: %v (no tmpfs in this sandbox?)", size, err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Logf("unmount %s: %v; detaching it", dir, err)
-			syscall.Unmount(dir, syscall.MNT_DETACH)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file into dir until the file system is full and
-// returns its path; removing it frees the space.
-func fillDisk(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 4096)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("fill %s: got %v, want ENOSPC in the end", dir, err)
-			}
-			return path
-		}
-	}
-}
 
 // TestDownloadOnFullDisk downloads into a store on a full disk (with
 // leave_on_server = false): the poll fails with ENOSPC, nothing partial is
@@ -60,7 +20,7 @@ func fillDisk(t *testing.T, dir string) string {
 // and stores nothing; once space is freed the message is downloaded (and
 // deleted on the server), also after a restart everything is there.
 func TestDownloadOnFullDisk(t *testing.T) {
-	disk := mountTmpfs(t, "4m") // room for the big message twice once freed
+	disk := tmpfs.Mount(t, "4m") // room for the big message twice once freed
 	e := &env{t: t, dir: filepath.Join(disk, "pop3", "acct"), drop: newFakeDrop(msg("u1", sample("one")), msg("u2", sample("two"))), clock: newClock(), leave: false}
 	e.reopen()
 	e.mustPoll()
@@ -75,7 +35,7 @@ func TestDownloadOnFullDisk(t *testing.T) {
 
 	big := sample("big") + strings.Repeat("0123456789abcdef\r\n", 64<<10) // 1.1 MiB
 	e.drop.add(msg("u3", big))
-	filler := fillDisk(t, disk)
+	filler := tmpfs.Fill(t, disk, 0)
 	err := e.poll()
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("poll on a full disk: got %v, want an error wrapping ENOSPC", err)

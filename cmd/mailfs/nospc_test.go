@@ -13,50 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"mailfs/internal/tmpfs"
 	"mailfs/remote/remotetest"
 )
-
-// mountTmpfs mounts a tmpfs of size (such as "2m") on a new temp dir and
-// unmounts it when the test ends, also when it fails. It skips the test
-// when not root.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("a full disk is tested on a small tmpfs, which only root can mount: run the tests as root")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "size="+size+",mode=0700"); err != nil {
-		t.Skipf("mount -t tmpfs -o size=%s: %v (no tmpfs in this sandbox?)", size, err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Logf("unmount %s: %v; detaching it", dir, err)
-			syscall.Unmount(dir, syscall.MNT_DETACH)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file into dir until the file system is full and
-// returns its path; removing it frees the space.
-func fillDisk(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 4096)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("fill %s: got %v, want ENOSPC in the end", dir, err)
-			}
-			return path
-		}
-	}
-}
 
 // tempFilesUnder returns the files under dir whose names start with a dot
 // and hold "tmp" (the temporary files of the cache and the stores).
@@ -83,7 +42,7 @@ func bigMessage(subject string) []byte {
 // or partial body is left, the messages read before read back exactly, ls
 // still works; once space is freed the message reads exactly.
 func TestCatOnFullCacheDisk(t *testing.T) {
-	disk := mountTmpfs(t, "3m")
+	disk := tmpfs.Mount(t, "3m")
 	srv := remotetest.NewIMAP(t, nil)
 	date := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 	small := map[string][]byte{}
@@ -132,7 +91,7 @@ name = "me"
 		}
 	}
 
-	filler := fillDisk(t, disk)
+	filler := tmpfs.Fill(t, disk, 0)
 	_, err := read(bigName)
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("cat on a full cache disk: got %v, want ENOSPC (No space left on device)\n%s", err, logs)
@@ -170,7 +129,7 @@ name = "me"
 // restarted, which retries at once) that message is sent as it was queued,
 // and the same cp works and is sent.
 func TestCpIntoOutboxOnFullSpool(t *testing.T) {
-	disk := mountTmpfs(t, "3m")
+	disk := tmpfs.Mount(t, "3m")
 	e := newSendEnv(t, nil)
 	t.Setenv("XDG_DATA_HOME", disk)
 	bigFile := filepath.Join(t.TempDir(), "big.eml")
@@ -196,7 +155,7 @@ func TestCpIntoOutboxOnFullSpool(t *testing.T) {
 			t.Fatalf("first.eml not waiting in outbox/: %v", err)
 		}
 
-		filler = fillDisk(t, disk)
+		filler = tmpfs.Fill(t, disk, 0)
 		out, err := exec.Command("cp", bigFile, outbox+"/").CombinedOutput()
 		if err == nil || !strings.Contains(string(out), "No space left on device") {
 			t.Fatalf("cp on a full spool: %v, %q; want it to fail with No space left on device", err, out)
@@ -251,7 +210,7 @@ func TestCpIntoOutboxOnFullSpool(t *testing.T) {
 // before read back exactly, a cp into a local folder fails with ENOSPC;
 // once space is freed the message is downloaded and deleted on the server.
 func TestPOP3DownloadOnFullDisk(t *testing.T) {
-	disk := mountTmpfs(t, "4m")
+	disk := tmpfs.Mount(t, "4m")
 	srv := remotetest.NewPOP3(t, nil)
 	first := []byte("From: a@example.org\r\nSubject: first\r\n\r\nhello\r\n")
 	srv.Add(first)
@@ -268,7 +227,7 @@ func TestPOP3DownloadOnFullDisk(t *testing.T) {
 	}
 	storeDir := filepath.Join(disk, "mailfs", "pop3")
 
-	filler := fillDisk(t, disk)
+	filler := tmpfs.Fill(t, disk, 0)
 	big := bigMessage("big")
 	srv.Add(big)
 	eventually(t, 30*time.Second, "no download failed with ENOSPC", func() bool {
