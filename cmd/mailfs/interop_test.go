@@ -49,19 +49,7 @@ func TestDovecotMount(t *testing.T) {
 			if mode == "implicit" {
 				port = d.IMAPSPort
 			}
-			cfg := writeConfig(t, `
-[cache]
-dir = %q
-[[accounts]]
-name = "dove"
-  [accounts.imap]
-  host = "127.0.0.1"
-  port = %d
-  tls = %q
-  tls_ca_file = %q
-  username = "alice"
-  password = "secret"
-`, t.TempDir(), port, mode, d.CAFile)
+			cfg := dovecotConfig(t, d, port, mode)
 			mnt := t.TempDir()
 			runMount(t, "mount", "-config", cfg, mnt)
 
@@ -252,4 +240,24 @@ default = true
 		}
 		return false
 	})
+}
+
+// dovecotConfig writes a config mounting alice's mail on the Dovecot d as
+// account "dove", at port with tls ("starttls" or "implicit"), trusting d's
+// private CA, with a cache of its own.
+func dovecotConfig(t *testing.T, d *interop.Dovecot, port int, tls string) string {
+	t.Helper()
+	return writeConfig(t, `
+[cache]
+dir = %q
+[[accounts]]
+name = "dove"
+  [accounts.imap]
+  host = "127.0.0.1"
+  port = %d
+  tls = %q
+  tls_ca_file = %q
+  username = "alice"
+  password = "secret"
+`, t.TempDir(), port, tls, d.CAFile)
 }

@@ -53,19 +53,7 @@ func TestDovecotOddFolderNames(t *testing.T) {
 	// Not UTF-8 on disk: Dovecot leaves it out of LIST.
 	writeMaildirMessage(t, filepath.Join(root, ".raw\xe9"), "1764540000.M9P1Q1.mailfs:2,", []byte("Subject: raw\r\n\r\nraw\r\n"), owner)
 
-	cfg := writeConfig(t, `
-[cache]
-dir = %q
-[[accounts]]
-name = "dove"
-  [accounts.imap]
-  host = "127.0.0.1"
-  port = %d
-  tls = "starttls"
-  tls_ca_file = %q
-  username = "alice"
-  password = "secret"
-`, t.TempDir(), d.IMAPPort, d.CAFile)
+	cfg := dovecotConfig(t, d, d.IMAPPort, "starttls")
 	mnt := t.TempDir()
 	logs := runMount(t, "mount", "-config", cfg, mnt)
 
