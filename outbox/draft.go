@@ -214,7 +214,9 @@ func (d *Draft) Commit() error {
 	return d.result
 }
 
-// commit does Commit's work. d.mu must be held.
+// commit does Commit's work: a valid message becomes the held message
+// files/NAME, replacing the one held under that name (a save of the same
+// file), an invalid one goes to failed/. d.mu must be held.
 func (d *Draft) commit() error {
 	o := d.o
 	if d.werr != nil {
@@ -227,32 +229,31 @@ func (d *Draft) commit() error {
 	if d.invalid != nil {
 		return d.fail(d.invalid)
 	}
-	p, size, err := o.prepare(d.dir, d.f, d.size)
+	_, err := o.validate(d.f, d.size)
 	if errors.Is(err, ErrInvalid) {
 		return d.fail(err)
 	}
 	if err != nil {
 		return fmt.Errorf("outbox: commit %s: %w", d.name, err)
 	}
-	// The prepared message replaces the draft.
-	if err := os.Remove(filepath.Join(d.dir, draftFile)); err != nil {
+	o.filesMu.Lock()
+	o.mu.Lock()
+	name := o.uniqueName(d.name, true)
+	o.mu.Unlock()
+	err = atomicfile.Rename(filepath.Join(d.dir, draftFile), o.path(filesDir, name))
+	if err == nil {
+		o.hold(name)
+	}
+	o.filesMu.Unlock()
+	if err != nil {
 		return fmt.Errorf("outbox: commit %s: %w", d.name, err)
 	}
-	now := o.now()
-	rec := record{
-		State:       StateQueued,
-		Created:     now,
-		Prepared:    true,
-		Account:     p.acct.Name,
-		From:        p.from,
-		To:          p.to,
-		NextAttempt: now,
+	d.name = name
+	if o.sendDelay == 0 {
+		o.take(name)
+	} else {
+		o.log.Info("outbox: message held for sending", "name", name, "delay", o.sendDelay)
 	}
-	if err := d.enter(queueDir, rec, size); err != nil {
-		return err
-	}
-	o.log.Info("outbox: message queued", "name", d.name, "account", p.acct.Name, "recipients", len(p.to))
-	o.kick(p.acct)
 	return nil
 }
 
@@ -288,7 +289,7 @@ func (d *Draft) enter(to string, rec record, size int64) error {
 	o.mu.Lock()
 	o.seq++
 	rec.Seq = o.seq
-	rec.Name = o.uniqueName(d.name)
+	rec.Name = o.uniqueName(d.name, false)
 	it.rec = rec
 	o.items[it.id] = it
 	o.byName[rec.Name] = it // reserves the name

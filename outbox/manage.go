@@ -1,10 +1,7 @@
 package outbox
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"mailfs/internal/atomicfile"
 )
@@ -73,70 +70,31 @@ func (o *Outbox) retry(it *item, rec record, dir string) (*account, error) {
 	return o.byAccount[rec.Account], nil
 }
 
-// retryUnprepared prepares an invalid message again from its bytes, into a
-// new spool directory that replaces the failed one.
+// retryUnprepared moves an invalid message back into the queue,
+// unprepared, and prepares it there; if it is still invalid it goes back
+// to failed/ with the new reason.
 func (o *Outbox) retryUnprepared(it *item, rec record, dir string) (*account, error) {
-	name := rec.Name
-	src, err := os.Open(filepath.Join(dir, messageFile))
-	if err != nil {
-		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
+	rec.State = StateQueued
+	rec.Attempts, rec.CopyAttempts = 0, 0
+	rec.NextAttempt = o.now()
+	rec.LastError, rec.Error = "", ""
+	to := o.path(queueDir, it.id)
+	if err := writeRecord(dir, &rec); err != nil {
+		return nil, fmt.Errorf("outbox: retry %s: %w", rec.Name, err)
 	}
-	defer src.Close()
-	st, err := src.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
+	if err := atomicfile.Rename(dir, to); err != nil {
+		// state.json already says queued: Open finishes the move.
+		return nil, fmt.Errorf("outbox: retry %s: %w", rec.Name, err)
 	}
-	ndir := o.path(tmpDir, newID())
-	if err := os.Mkdir(ndir, 0o700); err != nil {
-		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
-	}
-	defer os.RemoveAll(ndir) // once moved, nothing is left here
-	p, size, err := o.prepare(ndir, src, st.Size())
-	if errors.Is(err, ErrInvalid) {
-		now := o.now()
-		rec.Error = oneLine(fmt.Sprintf("%v (%s)", err, stamp(now)))
-		if werr := writeRecord(dir, &rec); werr == nil {
-			o.mu.Lock()
-			it.rec = rec
-			o.mu.Unlock()
-		}
-		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
-	}
-	now := o.now()
-	nrec := record{
-		Name:        name,
-		State:       StateQueued,
-		Seq:         rec.Seq,
-		Created:     rec.Created,
-		Prepared:    true,
-		Account:     p.acct.Name,
-		From:        p.from,
-		To:          p.to,
-		NextAttempt: now,
-	}
-	id := filepath.Base(ndir)
-	to := o.path(queueDir, id)
-	if err := writeRecord(ndir, &nrec); err != nil {
-		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
-	}
-	if err := atomicfile.Rename(ndir, to); err != nil {
-		return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
-	}
-	// From here the queued copy is the message; a crash before the failed
-	// one is gone leaves both (Open gives the second a new name).
-	nit := &item{id: id, dir: to, rec: nrec, size: size}
 	o.mu.Lock()
-	delete(o.items, it.id)
-	o.items[id] = nit
-	o.byName[name] = nit
+	it.rec, it.dir = rec, to
 	o.mu.Unlock()
-	if err := o.discard(dir); err != nil {
-		o.log.Error("outbox: cannot delete the failed copy of a retried message", "name", name, "err", err)
+	if err := o.prepareQueued(it); err != nil {
+		return nil, fmt.Errorf("outbox: retry %s: %w", rec.Name, err)
 	}
-	return p.acct, nil
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.byAccount[it.rec.Account], nil
 }
 
 // Remove cancels the queued message name (rm outbox/NAME). It is refused

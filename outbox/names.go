@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"fmt"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -39,11 +40,19 @@ func (o *Outbox) nameTaken(name string) bool {
 	return false
 }
 
+// fileExists reports whether outbox/ has a file (a held message or a side
+// file) called name.
+func (o *Outbox) fileExists(name string) bool {
+	_, err := os.Lstat(o.path(filesDir, name))
+	return err == nil
+}
+
 // uniqueName returns name, or name with a suffix before its extension
-// ("msg.eml" -> "msg-2.eml", "msg-3.eml", ...) when name is taken. o.mu must
-// be held.
-func (o *Outbox) uniqueName(name string) string {
-	if !o.nameTaken(name) {
+// ("msg.eml" -> "msg-2.eml", "msg-3.eml", ...) when name is taken by a
+// queued or failed message or, unless replaceHeld, by a file in outbox/
+// (a suffix is never the name of such a file). o.mu must be held.
+func (o *Outbox) uniqueName(name string, replaceHeld bool) string {
+	if !o.nameTaken(name) && (replaceHeld || !o.fileExists(name)) {
 		return name
 	}
 	ext := path.Ext(name)
@@ -58,7 +67,7 @@ func (o *Outbox) uniqueName(name string) string {
 			b = truncUTF8(b, len(b)-over)
 		}
 		cand := b + suffix + ext
-		if !o.nameTaken(cand) {
+		if !o.nameTaken(cand) && !o.fileExists(cand) {
 			return cand
 		}
 	}

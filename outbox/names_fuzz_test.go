@@ -25,9 +25,9 @@ func FuzzUniqueName(f *testing.F) {
 		o := &Outbox{byName: map[string]*item{name: {}}}
 		// Also take the first few derived names, so that the search goes on.
 		for range taken % 12 {
-			o.byName[o.uniqueName(name)] = &item{}
+			o.byName[o.uniqueName(name, false)] = &item{}
 		}
-		got := o.uniqueName(name)
+		got := o.uniqueName(name, false)
 		if o.nameTaken(got) {
 			t.Fatalf("uniqueName(%q) = %q, which is taken", name, got)
 		}

@@ -67,6 +67,13 @@ type Options struct {
 	// it is refused (ErrInvalid): a message a server delivered, copied
 	// back in, would go to its recipients again.
 	AllowReceived bool
+	// SendDelay is how long a message written into outbox/ is held before
+	// it is taken for sending: until then it is an ordinary file that a
+	// rewrite replaces and rm cancels, and every rewrite or rename starts
+	// the delay again. A message an editor has open (its swap or lock file
+	// is in outbox/) stays held until the editor closes it. Zero takes a
+	// message at its close.
+	SendDelay time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// MinBackoff is the delay before the first retry after a temporary
@@ -114,12 +121,21 @@ type Outbox struct {
 	// Options.AllowReceived.
 	allowUnknown, allowReceived bool
 	lock                        *os.File // holds the flock on DIR/lock until Close
+	sendDelay                   time.Duration
+	holdKick                    chan struct{} // buffered 1: wakes holdLoop
 
-	// mu guards items, byName, seq and every *item's fields.
+	// filesMu serializes the changes of files/ that decide what is a held
+	// message: commits into it, renames, removals, and takes out of it.
+	filesMu sync.Mutex
+
+	// mu guards items, byName, held, seq and every *item's fields.
 	mu     sync.Mutex
 	items  map[string]*item // by id: queued, sending, sent and failed
 	byName map[string]*item // by display name: queued, sending and failed
-	seq    uint64           // last commit sequence number handed out
+	// held maps each held message in outbox/ (files/NAME) to when its
+	// send delay ends.
+	held   map[string]time.Time
+	seq    uint64 // last commit sequence number handed out
 	closed bool
 }
 
@@ -131,23 +147,34 @@ type account struct {
 
 // State names, as stored in state.json and shown in Entry.State.
 const (
+	StateHeld    = "held"    // an ordinary file in outbox/, sent after the delay
+	StateScratch = "scratch" // an editor's side file in outbox/, never sent
+	StateDraft   = "draft"   // a file in outbox/drafts/, never sent
 	StateQueued  = "queued"  // waiting for its next attempt
 	StateSending = "sending" // being handed to the Sender right now
 	StateSent    = "sent"    // delivered; the Sent copy is pending
 	StateFailed  = "failed"  // in outbox/failed/
 )
 
-// Entry describes a queued or failed message, for listings and extended
-// attributes.
+// Entry describes a file of the outbox, for listings and extended
+// attributes: a queued or failed message, or a file of an Area (held
+// message, side file, draft).
 type Entry struct {
-	// Name is the file name shown in outbox/ or outbox/failed/.
+	// Name is the file name shown in outbox/, outbox/failed/ or
+	// outbox/drafts/.
 	Name string
+	// Mode is the permission bits of a file of an Area.
+	Mode os.FileMode
+	// HeldBy is the editor side file (a swap or lock file) that keeps a
+	// held message from being sent, or "".
+	HeldBy string
 	// Size is the byte size of the stored message (after preparation, for
 	// a queued one: Date, Message-ID added, Bcc removed).
 	Size int64
 	// ModTime is when the message was committed.
 	ModTime time.Time
-	// State is StateQueued, StateSending or StateFailed.
+	// State is StateHeld, StateScratch or StateDraft for a file of an
+	// Area, else StateQueued, StateSending or StateFailed.
 	State string
 	// Account is the name of the account sending it ("" for an invalid
 	// message).
@@ -161,7 +188,8 @@ type Entry struct {
 	Delivered []string
 	// Attempts counts the send attempts so far.
 	Attempts int
-	// NextAttempt is when a queued message is due.
+	// NextAttempt is when a queued message is due, or when a held one is
+	// taken for sending.
 	NextAttempt time.Time
 	// LastError is the last temporary failure of a queued message, one line.
 	LastError string
@@ -187,6 +215,9 @@ func Open(opts *Options) (*Outbox, error) {
 		maxCopyAttempts: opts.MaxCopyAttempts,
 		allowUnknown:    opts.AllowUnknownFrom,
 		allowReceived:   opts.AllowReceived,
+		sendDelay:       max(opts.SendDelay, 0),
+		holdKick:        make(chan struct{}, 1),
+		held:            make(map[string]time.Time),
 		byAccount:       make(map[string]*account),
 		items:           make(map[string]*item),
 		byName:          make(map[string]*item),

@@ -150,23 +150,38 @@ func (o *Outbox) errHeaderTooLong() error {
 	return invalidf("no blank line within the first %d bytes: a blank line must end the header", o.maxHeader)
 }
 
+// validate checks that the size bytes of src are a message that can be
+// sent and returns how. Errors wrapping ErrInvalid say why it cannot be;
+// others are I/O errors.
+func (o *Outbox) validate(src *os.File, size int64) (*plan, error) {
+	p, _, _, _, err := o.parse(src, size)
+	return p, err
+}
+
+// parse reads and validates the header of the size bytes of src.
+func (o *Outbox) parse(src *os.File, size int64) (p *plan, h *mail.Header, hb []byte, bodyOff int64, err error) {
+	hb, bodyOff, err = o.readHeaderBlock(src, size)
+	if err != nil {
+		return nil, nil, nil, 0, err
+	}
+	if h, err = parseHeader(hb); err != nil {
+		return nil, nil, nil, 0, err
+	}
+	if p, err = o.route(h); err != nil {
+		return nil, nil, nil, 0, err
+	}
+	return p, h, hb, bodyOff, nil
+}
+
 // prepare validates the size bytes of src and writes the message to
-// transmit into dir/message.eml, fsync'ed. Errors wrapping ErrInvalid say
-// why the message cannot be sent; others are I/O errors.
-func (o *Outbox) prepare(dir string, src *os.File, size int64) (*plan, int64, error) {
-	hb, bodyOff, err := o.readHeaderBlock(src, size)
+// transmit into dir/file, fsync'ed. Errors wrapping ErrInvalid say why the
+// message cannot be sent; others are I/O errors.
+func (o *Outbox) prepare(dir, file string, src *os.File, size int64) (*plan, int64, error) {
+	p, h, hb, bodyOff, err := o.parse(src, size)
 	if err != nil {
 		return nil, 0, err
 	}
-	h, err := parseHeader(hb)
-	if err != nil {
-		return nil, 0, err
-	}
-	p, err := o.route(h)
-	if err != nil {
-		return nil, 0, err
-	}
-	dst, err := os.OpenFile(filepath.Join(dir, messageFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	dst, err := os.OpenFile(filepath.Join(dir, file), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, 0, fmt.Errorf("prepare message: %w", err)
 	}

@@ -20,6 +20,7 @@ import (
 // Retry) wakes it. Run must not be called twice at once.
 func (o *Outbox) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	wg.Go(func() { o.holdLoop(ctx) })
 	for _, a := range o.accounts {
 		wg.Go(func() { o.work(ctx, a) })
 	}

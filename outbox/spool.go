@@ -22,8 +22,12 @@ const (
 	tmpDir      = "tmp"
 	queueDir    = "queue"
 	failedDir   = "failed"
+	filesDir    = "files"  // the files of outbox/: held messages, side files
+	draftsDir   = "drafts" // the files of outbox/drafts/
 	draftFile   = "draft"
 	messageFile = "message.eml"
+	// preparedFile is the prepared message while it replaces message.eml.
+	preparedFile = "prepared.eml"
 	stateFile   = "state.json"
 	lockFile    = "lock"
 )
@@ -208,7 +212,7 @@ func (o *Outbox) discard(dir string) error {
 func (o *Outbox) openSpool() error {
 	// What is queued here is sent through the user's accounts: nobody
 	// else may have been able to put anything in it.
-	for _, d := range []string{o.dir, o.path(tmpDir), o.path(queueDir), o.path(failedDir)} {
+	for _, d := range []string{o.dir, o.path(tmpDir), o.path(queueDir), o.path(failedDir), o.path(filesDir), o.path(draftsDir)} {
 		if err := statedir.Private(d, "outbox spool", o.log); err != nil {
 			return fmt.Errorf("outbox: %w", err)
 		}
@@ -281,13 +285,30 @@ func (o *Outbox) openSpool() error {
 			// Cannot happen unless the spool was edited by hand; keep
 			// both under distinct names.
 			old := it.rec.Name
-			it.rec.Name = o.uniqueName(old)
+			it.rec.Name = o.uniqueName(old, false)
 			if err := writeRecord(it.dir, &it.rec); err != nil {
 				return fmt.Errorf("outbox: recover %s: %w", it.dir, err)
 			}
 			o.log.Warn("outbox: duplicate name in spool, renamed", "name", old, "new", it.rec.Name)
 		}
 		o.byName[it.rec.Name] = it
+	}
+	// A message taken from outbox/ but not prepared when mailfs stopped.
+	for _, it := range its {
+		if it.rec.State == StateQueued && !it.rec.Prepared {
+			it.busy = true
+			o.prepareQueued(it)
+		}
+	}
+	// The messages held in outbox/ wait for their delay again.
+	names, err := listFiles(o.path(filesDir))
+	if err != nil {
+		return fmt.Errorf("outbox: read spool: %w", err)
+	}
+	for _, name := range names {
+		if isMessage(AreaOutbox, name) {
+			o.held[name] = o.now().Add(o.sendDelay)
+		}
 	}
 	return nil
 }
@@ -309,6 +330,15 @@ func (o *Outbox) recoverItem(d, id string) (*item, error) {
 	os.Remove(filepath.Join(dir, stateFile+".tmp"))
 	it := &item{id: id, dir: dir, size: st.Size()}
 	rec, err := readRecord(dir)
+	if err == nil {
+		if err := o.finishPrepare(dir, &rec); err != nil {
+			return nil, err
+		}
+		if st, err = os.Stat(filepath.Join(dir, messageFile)); err != nil {
+			return nil, err
+		}
+		it.size = st.Size()
+	}
 	if errors.Is(err, errUnknownState) {
 		// The envelope is good (it holds the Bcc recipients, which the
 		// prepared bytes no longer do): keep it for Retry.
@@ -369,6 +399,20 @@ func (o *Outbox) recoverItem(d, id string) (*item, error) {
 		}
 	}
 	return it, o.settle(it, d)
+}
+
+// finishPrepare completes or undoes a preparation cut short (see
+// prepareQueued): a prepared.eml that the record knows (Prepared) replaces
+// message.eml; one it does not know is deleted.
+func (o *Outbox) finishPrepare(dir string, rec *record) error {
+	prepared := filepath.Join(dir, preparedFile)
+	if _, err := os.Lstat(prepared); err != nil {
+		return nil
+	}
+	if !rec.Prepared {
+		return os.Remove(prepared)
+	}
+	return atomicfile.Rename(prepared, filepath.Join(dir, messageFile))
 }
 
 // reroute gives a queued message whose account is gone a configured one, by
