@@ -314,4 +314,3 @@ func listFiles(d string) ([]string, error) {
 	slices.Sort(names)
 	return names, nil
 }
-

@@ -28,8 +28,8 @@ const (
 	messageFile = "message.eml"
 	// preparedFile is the prepared message while it replaces message.eml.
 	preparedFile = "prepared.eml"
-	stateFile   = "state.json"
-	lockFile    = "lock"
+	stateFile    = "state.json"
+	lockFile     = "lock"
 )
 
 // recordVersion is the version of the state.json format.
