@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -107,6 +108,32 @@ func (h *draftHandle) forgetName(err error) {
 	}
 }
 
+// seed copies the held message name of area into the new version, for a
+// writer that changes the file rather than replacing it.
+func (h *draftHandle) seed(ctx context.Context, area outbox.Area, name string) syscall.Errno {
+	f, err := h.st.outbox.OpenFile(area, name, os.O_RDONLY, 0)
+	if err != nil {
+		return outboxFail(ctx, h.st, "open held message", err, name)
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	for off := int64(0); ; {
+		n, err := f.ReadAt(buf, off)
+		if n > 0 {
+			if _, werr := h.d.WriteAt(buf[:n], off); werr != nil {
+				return outboxFail(ctx, h.st, "copy held message", werr, name)
+			}
+			off += int64(n)
+		}
+		if errors.Is(err, io.EOF) {
+			return 0
+		}
+		if err != nil {
+			return outboxFail(ctx, h.st, "copy held message", err, name)
+		}
+	}
+}
+
 // Fsync does nothing: Commit makes the message durable.
 func (h *draftHandle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 	return 0
@@ -164,6 +191,15 @@ func (h *draftHandle) fillAttr(a *fuse.Attr) {
 type draftNode struct {
 	gofs.Inode
 	h *draftHandle
+
+	// renamed is the file the committed draft became by a rename (an
+	// editor moving the saved file aside), nil until then.
+	renamed atomic.Pointer[outboxFileNode]
+}
+
+// rename records that the committed draft is now the file name of area.
+func (n *draftNode) rename(area outbox.Area, name string) {
+	n.renamed.Store(&outboxFileNode{st: n.h.st, dir: n.h.dir, area: area, name: name})
 }
 
 var (
@@ -183,6 +219,9 @@ func (n *draftNode) fillAttr(a *fuse.Attr) { n.h.fillAttr(a) }
 func (n *draftNode) message() *outboxFileNode {
 	if !n.h.committed.Load() {
 		return nil
+	}
+	if m := n.renamed.Load(); m != nil {
+		return m
 	}
 	return &outboxFileNode{st: n.h.st, dir: n.h.dir, name: n.h.d.Name()}
 }

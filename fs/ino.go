@@ -51,6 +51,8 @@ const (
 	outboxKindFailedDir = "failed"
 	outboxKindMessage   = "msg"
 	outboxKindError     = "error"
+	outboxKindDraft     = "draft"
+	outboxKindDraftsDir = "drafts"
 )
 
 // outboxIno returns the inode number of an outbox node: a directory (name

@@ -71,11 +71,14 @@ var (
 	_ = (gofs.NodeRenamer)((*outboxDirNode)(nil))
 )
 
-// OnAdd adds failed/.
+// OnAdd adds failed/ and drafts/.
 func (n *outboxDirNode) OnAdd(ctx context.Context) {
-	dir := &failedDirNode{st: n.st, outboxDir: n}
-	ch := n.NewPersistentInode(ctx, dir, gofs.StableAttr{Mode: fuse.S_IFDIR, Ino: outboxIno(outboxKindFailedDir, "")})
+	failed := &failedDirNode{st: n.st, outboxDir: n}
+	ch := n.NewPersistentInode(ctx, failed, gofs.StableAttr{Mode: fuse.S_IFDIR, Ino: outboxIno(outboxKindFailedDir, "")})
 	n.AddChild(failedDirName, ch, true)
+	drafts := &draftsDirNode{st: n.st, outboxDir: n}
+	ch = n.NewPersistentInode(ctx, drafts, gofs.StableAttr{Mode: fuse.S_IFDIR, Ino: outboxIno(outboxKindDraftsDir, "")})
+	n.AddChild(outbox.DraftsDir, ch, true)
 }
 
 // Getattr reports a directory the user can write.
@@ -85,36 +88,50 @@ func (n *outboxDirNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fu
 	return 0
 }
 
-// Readdir lists failed/ and the queued messages in sending order.
+// Readdir lists failed/, drafts/, the queued messages in sending order,
+// then the files (held messages and side files) by name.
 func (n *outboxDirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 	queued := n.st.outbox.Queued()
-	entries := make([]fuse.DirEntry, 0, len(queued)+1)
-	entries = append(entries, fuse.DirEntry{Name: failedDirName, Mode: fuse.S_IFDIR, Ino: outboxIno(outboxKindFailedDir, "")})
-	for _, e := range queued {
+	files, err := n.st.outbox.Files(outbox.AreaOutbox)
+	if err != nil {
+		return nil, outboxFail(ctx, n.st, "list outbox", err, "")
+	}
+	entries := make([]fuse.DirEntry, 0, len(queued)+len(files)+2)
+	entries = append(entries,
+		fuse.DirEntry{Name: failedDirName, Mode: fuse.S_IFDIR, Ino: outboxIno(outboxKindFailedDir, "")},
+		fuse.DirEntry{Name: outbox.DraftsDir, Mode: fuse.S_IFDIR, Ino: outboxIno(outboxKindDraftsDir, "")})
+	for _, e := range append(queued, files...) {
 		entries = append(entries, fuse.DirEntry{Name: e.Name, Mode: fuse.S_IFREG, Ino: outboxIno(outboxKindMessage, e.Name)})
 	}
 	return gofs.NewListDirStream(entries), 0
 }
 
-// Lookup finds failed/ or a queued message.
+// Lookup finds failed/, drafts/, a queued message or a file.
 func (n *outboxDirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	if name == failedDirName {
-		ch := n.GetChild(failedDirName)
+	if name == failedDirName || name == outbox.DraftsDir {
+		ch := n.GetChild(name)
 		dirAttr(n.st, &out.Attr, true)
 		out.SetEntryTimeout(outboxTimeout)
 		out.SetAttrTimeout(outboxTimeout)
 		return ch, 0
 	}
 	e, err := n.st.outbox.Stat(name)
+	if err != nil {
+		e, err = n.st.outbox.StatFile(outbox.AreaOutbox, name)
+	}
 	if err != nil || e.State == outbox.StateFailed {
 		return nil, syscall.ENOENT
 	}
-	return outboxFileChild(ctx, &n.Inode, n, e, out)
+	return outboxFileChild(ctx, &n.Inode, n, outbox.AreaOutbox, e, out)
 }
 
-// Create starts a draft: what is written is validated as it comes and
-// queued for sending by the close (FLUSH).
+// Create makes an editor's side file an ordinary file, and starts a new
+// message otherwise: what is written is validated as it comes, and the
+// close (FLUSH) makes it a held message.
 func (n *outboxDirNode) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
+	if outbox.IsSideFile(name) {
+		return createPlain(ctx, &n.Inode, n, outbox.AreaOutbox, name, flags, mode, out)
+	}
 	h, errno := newDraftHandle(ctx, n, name, false)
 	if errno != 0 {
 		return nil, nil, 0, errno
@@ -134,25 +151,38 @@ func (n *outboxDirNode) Mkdir(ctx context.Context, name string, mode uint32, out
 	return nil, syscall.EPERM
 }
 
-// Unlink cancels a queued message (EBUSY while it is being sent).
+// Unlink cancels a queued message (EBUSY while it is being sent) or a held
+// one, or deletes a side file.
 func (n *outboxDirNode) Unlink(ctx context.Context, name string) syscall.Errno {
-	if err := n.st.outbox.Remove(name); err != nil {
-		return outboxFail(ctx, n.st, "remove queued message", err, name)
+	if e, err := n.st.outbox.Stat(name); err == nil && e.State != outbox.StateFailed {
+		if err := n.st.outbox.Remove(name); err != nil {
+			return outboxFail(ctx, n.st, "remove queued message", err, name)
+		}
+		return 0
+	}
+	if err := n.st.outbox.RemoveFile(outbox.AreaOutbox, name); err != nil {
+		return outboxFail(ctx, n.st, "remove file", err, name)
 	}
 	return 0
 }
 
-// Rmdir refuses to remove failed/.
+// Rmdir refuses to remove failed/ and drafts/.
 func (n *outboxDirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
-	if name == failedDirName {
+	if name == failedDirName || name == outbox.DraftsDir {
 		return syscall.EPERM
 	}
 	return syscall.ENOTDIR
 }
 
-// Rename refuses: a queued message keeps its name. Moving it out of the
-// outbox answers EXDEV, so mv copies it and then cancels it.
+// Rename renames a held message or a side file within outbox/ or into
+// drafts/ (a file that becomes a message is validated first and held; one
+// that stops being one is no longer sent). A queued message keeps its
+// name (EPERM); moving it out of the outbox answers EXDEV, so mv copies it
+// and then cancels it.
 func (n *outboxDirNode) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	if _, err := n.st.outbox.StatFile(outbox.AreaOutbox, name); err == nil {
+		return renameFile(ctx, n.st, &n.Inode, outbox.AreaOutbox, name, newParent, newName, flags)
+	}
 	return outboxRename(newParent)
 }
 
@@ -198,7 +228,7 @@ func (n *failedDirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Er
 // Lookup finds a failed message or its NAME.error.
 func (n *failedDirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	if e, err := n.st.outbox.Stat(name); err == nil && e.State == outbox.StateFailed {
-		return outboxFileChild(ctx, &n.Inode, n.outboxDir, e, out)
+		return outboxFileChild(ctx, &n.Inode, n.outboxDir, outbox.AreaOutbox, e, out)
 	}
 	base, ok := strings.CutSuffix(name, errorSuffix)
 	if !ok {
@@ -283,7 +313,7 @@ func (n *failedDirNode) Rename(ctx context.Context, name string, newParent gofs.
 // within the outbox.
 func outboxRename(newParent gofs.InodeEmbedder) syscall.Errno {
 	switch newParent.(type) {
-	case *outboxDirNode, *failedDirNode:
+	case *outboxDirNode, *failedDirNode, *draftsDirNode:
 		return syscall.EPERM
 	}
 	return syscall.EXDEV
@@ -296,8 +326,13 @@ func outboxFail(ctx context.Context, st *mountState, op string, err error, name 
 	errno := Errno(err)
 	level := slog.LevelWarn
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, outbox.ErrInvalid) || errors.Is(err, outbox.ErrBusy) ||
-		errors.Is(err, outbox.ErrBadName) || errors.Is(err, os.ErrClosed) {
+		errors.Is(err, outbox.ErrBadName) || errors.Is(err, os.ErrClosed) || errors.Is(err, fs.ErrExist) ||
+		errors.Is(err, outbox.ErrNameInUse) || errors.Is(err, outbox.ErrMessageName) {
 		level = slog.LevelDebug
+	}
+	if errors.Is(err, outbox.ErrInvalid) && op == "rename" {
+		// The file stays where it was; the log is where the reason is.
+		level = slog.LevelWarn
 	}
 	st.log.Log(ctx, level, op+" failed", "outbox", name, "errno", errno.Error(), "err", err)
 	return errno

@@ -152,7 +152,7 @@ func TestOutboxSend(t *testing.T) {
 	}
 	// Sent: it leaves outbox/.
 	eventually(t, "outbox/ to be empty", func() bool {
-		return slices.Equal(readDirNames(t, box), []string{"failed/"})
+		return slices.Equal(readDirNames(t, box), []string{"drafts/", "failed/"})
 	})
 
 	// A shell redirection: the file is flushed empty first, then written.
@@ -170,8 +170,8 @@ func TestOutboxSend(t *testing.T) {
 		t.Fatalf("touch: %v: %s", err, out)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if got := readDirNames(t, box); !slices.Equal(got, []string{"failed/"}) {
-		t.Errorf("ReadDir after touch = %q, want [failed/]", got)
+	if got := readDirNames(t, box); !slices.Equal(got, []string{"drafts/", "failed/"}) {
+		t.Errorf("ReadDir after touch = %q, want [drafts/ failed/]", got)
 	}
 }
 
@@ -237,7 +237,7 @@ func TestOutboxDraft(t *testing.T) {
 	if out, err := run(t, "cp", src, filepath.Join(mnt, "outbox")); err != nil {
 		t.Fatalf("cp onto a queued name: %v: %s", err, out)
 	}
-	want := []string{"draft.eml", "draft-2.eml", "failed/"}
+	want := []string{"draft.eml", "draft-2.eml", "drafts/", "failed/"}
 	eventually(t, "two queued messages", func() bool {
 		got := readDirNames(t, filepath.Join(mnt, "outbox"))
 		slices.Sort(got)
@@ -263,8 +263,8 @@ func TestOutboxInvalid(t *testing.T) {
 	if !strings.Contains(out, "Invalid argument") {
 		t.Errorf("cp said %q, want it to mention %q", out, "Invalid argument")
 	}
-	if got := readDirNames(t, box); !slices.Equal(got, []string{"failed/"}) {
-		t.Errorf("ReadDir(outbox) = %q, want [failed/]", got)
+	if got := readDirNames(t, box); !slices.Equal(got, []string{"drafts/", "failed/"}) {
+		t.Errorf("ReadDir(outbox) = %q, want [drafts/ failed/]", got)
 	}
 	failed := filepath.Join(box, "failed")
 	if got := readDirNames(t, failed); !slices.Equal(got, []string{"bad.eml", "bad.eml.error"}) {
@@ -339,7 +339,7 @@ func TestOutboxRetry(t *testing.T) {
 	}
 	eventually(t, "the message to be sent", func() bool { return len(sender.got()) == 1 })
 	eventually(t, "outbox/ to be empty", func() bool {
-		return slices.Equal(readDirNames(t, box), []string{"failed/"}) && len(readDirNames(t, failed)) == 0
+		return slices.Equal(readDirNames(t, box), []string{"drafts/", "failed/"}) && len(readDirNames(t, failed)) == 0
 	})
 }
 

@@ -21,6 +21,8 @@ const (
 	xattrAccount     = "user.mail.account"
 	xattrAttempts    = "user.mail.attempts"
 	xattrNextAttempt = "user.mail.next-attempt"
+	xattrSendAt      = "user.mail.send-at"
+	xattrHeldBy      = "user.mail.held-by"
 	xattrLastError   = "user.mail.last-error"
 	xattrError       = "user.mail.error"
 )

@@ -114,6 +114,7 @@ func buildStack(cfg *config.Config, d dirs, log *slog.Logger) (_ *stack, err err
 		ob, err := outbox.Open(&outbox.Options{
 			Dir: filepath.Join(d.data, "outbox"), Accounts: senders, Logger: log,
 			AllowUnknownFrom: cfg.Outbox.AllowUnknownFrom, AllowReceived: cfg.Outbox.AllowReceived,
+			SendDelay: cfg.Outbox.SendDelay,
 		})
 		if err != nil {
 			return nil, err

@@ -88,6 +88,10 @@ const SentFolderNone = "-"
 
 // Defaults applied by Parse where the file is silent.
 const (
+	// DefaultSendDelay is outbox.send_delay when absent.
+	DefaultSendDelay = 5 * time.Second
+	// MaxSendDelay bounds outbox.send_delay (drafts/ is for longer).
+	MaxSendDelay = time.Hour
 	// DefaultMaxCacheSize is cache.max_size when absent: 2 GiB.
 	DefaultMaxCacheSize int64 = 2 << 30
 	// DefaultIMAPPollInterval is imap.poll_interval when absent.
@@ -122,9 +126,14 @@ type Config struct {
 	Path string
 }
 
-// OutboxConfig is the [outbox] table: what the outbox sends although it
-// looks like a mistake. Both are off by default.
+// OutboxConfig is the [outbox] table: how long a message waits in
+// outbox/ before it is sent, and what the outbox sends although it looks
+// like a mistake (both off by default).
 type OutboxConfig struct {
+	// SendDelay is how long a message written into outbox/ stays an
+	// ordinary file that a rewrite replaces and rm cancels before it is
+	// sent (send_delay; DefaultSendDelay when absent, 0 sends at close).
+	SendDelay time.Duration
 	// AllowUnknownFrom sends a message whose From: no account owns through
 	// the default account (allow_unknown_from).
 	AllowUnknownFrom bool

@@ -18,6 +18,7 @@ func TestParseDesignExample(t *testing.T) {
 	want := &Config{
 		Filenames: "descriptive",
 		Cache:     CacheConfig{Dir: "/home/me/.cache/mailfs", MaxSize: 2 << 30},
+		Outbox:    OutboxConfig{SendDelay: DefaultSendDelay},
 		Path:      "/etc/mailfs.toml",
 		Accounts: []Account{
 			{
@@ -468,18 +469,24 @@ func TestParseErrorNeverShowsPassword(t *testing.T) {
 }
 
 func TestParseOutbox(t *testing.T) {
-	cfg, err := Parse([]byte("[outbox]\nallow_unknown_from = true\nallow_received = true\n"+minimal), "c.toml")
+	cfg, err := Parse([]byte("[outbox]\nallow_unknown_from = true\nallow_received = true\nsend_delay = \"0s\"\n"+minimal), "c.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cfg.Outbox.AllowUnknownFrom || !cfg.Outbox.AllowReceived {
-		t.Errorf("[outbox]: got %+v, want both on", cfg.Outbox)
+	if !cfg.Outbox.AllowUnknownFrom || !cfg.Outbox.AllowReceived || cfg.Outbox.SendDelay != 0 {
+		t.Errorf("[outbox]: got %+v, want both on and no send delay", cfg.Outbox)
 	}
 	cfg, err = Parse([]byte(minimal), "c.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Outbox.AllowUnknownFrom || cfg.Outbox.AllowReceived {
-		t.Errorf("no [outbox]: got %+v, want both off", cfg.Outbox)
+	if cfg.Outbox.AllowUnknownFrom || cfg.Outbox.AllowReceived || cfg.Outbox.SendDelay != DefaultSendDelay {
+		t.Errorf("no [outbox]: got %+v, want both off and a send delay of %v", cfg.Outbox, DefaultSendDelay)
+	}
+	for _, bad := range []string{`"-1s"`, `"2h"`, `"soon"`} {
+		_, err := Parse([]byte("[outbox]\nsend_delay = "+bad+"\n"+minimal), "c.toml")
+		if err == nil || !strings.Contains(err.Error(), "outbox.send_delay") {
+			t.Errorf("send_delay = %s: got %v, want an error naming outbox.send_delay", bad, err)
+		}
 	}
 }

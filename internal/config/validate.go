@@ -29,7 +29,7 @@ var (
 // baseDir resolves relative file names.
 func build(m map[string]any, p *problems, baseDir string) *Config {
 	root := newTable(m, "", p)
-	cfg := &Config{Filenames: FilenamesDescriptive, Cache: CacheConfig{MaxSize: DefaultMaxCacheSize}}
+	cfg := &Config{Filenames: FilenamesDescriptive, Cache: CacheConfig{MaxSize: DefaultMaxCacheSize}, Outbox: OutboxConfig{SendDelay: DefaultSendDelay}}
 
 	if s, ok := root.str("filenames"); ok {
 		if err := oneOf(s, FilenamesDescriptive, FilenamesUID); err != "" {
@@ -48,6 +48,12 @@ func build(m map[string]any, p *problems, baseDir string) *Config {
 		}
 		if b, ok := o.boolean("allow_received"); ok {
 			cfg.Outbox.AllowReceived = b
+		}
+		if d, ok := o.duration("send_delay"); ok {
+			if d < 0 || d > MaxSendDelay {
+				o.p.add(o.key("send_delay"), "%v is out of range 0s..%v", d, MaxSendDelay)
+			}
+			cfg.Outbox.SendDelay = d
 		}
 		o.done()
 	}
