@@ -99,7 +99,10 @@ func (h *draftHandle) Flush(ctx context.Context) syscall.Errno {
 // added, or the message failed), and the new entries of failed/.
 func (h *draftHandle) forgetName(err error) {
 	final := h.d.Name()
-	notifyEntry(&h.dir.Inode, h.name)
+	// At once, before close returns, so that the writer's next stat sees
+	// the truth (a message that failed is no longer in outbox/). FLUSH
+	// holds no directory lock, so the kernel can take outbox/'s.
+	h.dir.NotifyEntry(h.name)
 	if err != nil {
 		if failed := h.dir.GetChild(failedDirName); failed != nil {
 			notifyEntry(failed, final)

@@ -28,6 +28,8 @@ import (
 //   - outbox.ErrInvalid (a message that cannot be sent as written) and
 //     outbox.ErrBadName: EINVAL
 //   - outbox.ErrBusy (the message is being sent): EBUSY
+//   - outbox.ErrNameInUse (a rename onto a queued or failed message's
+//     name) and fs.ErrExist: EEXIST; outbox.ErrMessageName: EPERM
 //   - remote.ErrQuota: EDQUOT; remote.ErrTooBig: EFBIG;
 //     remote.ErrExists: EEXIST; remote.ErrNotEmpty: ENOTEMPTY
 //   - remote.ErrAuth and remote.ErrRefused: EACCES
@@ -59,6 +61,10 @@ func Errno(err error) syscall.Errno {
 		return syscall.ENOENT
 	case errors.Is(err, outbox.ErrInvalid), errors.Is(err, outbox.ErrBadName):
 		return syscall.EINVAL
+	case errors.Is(err, outbox.ErrNameInUse):
+		return syscall.EEXIST
+	case errors.Is(err, outbox.ErrMessageName):
+		return syscall.EPERM
 	case errors.Is(err, outbox.ErrBusy):
 		return syscall.EBUSY
 	case errors.Is(err, remote.ErrQuota):
@@ -83,6 +89,8 @@ func Errno(err error) syscall.Errno {
 		return syscall.EIO
 	case errors.Is(err, fs.ErrNotExist):
 		return syscall.ENOENT
+	case errors.Is(err, fs.ErrExist):
+		return syscall.EEXIST
 	case errors.Is(err, os.ErrClosed):
 		return syscall.EBADF
 	default:

@@ -67,6 +67,9 @@ func TestErrno(t *testing.T) {
 		{"outbox invalid", wrap(outbox.ErrInvalid), syscall.EINVAL},
 		{"outbox bad name", wrap(outbox.ErrBadName), syscall.EINVAL},
 		{"outbox busy", wrap(outbox.ErrBusy), syscall.EBUSY},
+		{"outbox name in use", wrap(outbox.ErrNameInUse), syscall.EEXIST},
+		{"outbox message name", wrap(outbox.ErrMessageName), syscall.EPERM},
+		{"exists", wrap(fs.ErrExist), syscall.EEXIST},
 		{"draft closed", wrap(os.ErrClosed), syscall.EBADF},
 		{"anything else", errors.New("boom"), syscall.EIO},
 	}

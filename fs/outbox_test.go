@@ -64,16 +64,21 @@ func (s *fakeSender) got() []sentMessage {
 // outboxTest opens an outbox in a temporary directory with one default
 // account "work" (me@work.example) sending through sender, runs it, and
 // mounts it with no account. It returns the mount point and the outbox.
-func outboxTest(t *testing.T, sender remote.Sender, accounts []Account) (string, *outbox.Outbox) {
+// change, when given, adjusts the outbox's options.
+func outboxTest(t *testing.T, sender remote.Sender, accounts []Account, change ...func(*outbox.Options)) (string, *outbox.Outbox) {
 	t.Helper()
-	ob, err := outbox.Open(&outbox.Options{
+	opts := &outbox.Options{
 		Dir: t.TempDir(),
 		Accounts: []outbox.Account{{
 			Name: "work", Addresses: []string{"me@work.example"}, Default: true, Sender: sender,
 		}},
 		MinBackoff: time.Hour,
 		MaxBackoff: time.Hour,
-	})
+	}
+	for _, c := range change {
+		c(opts)
+	}
+	ob, err := outbox.Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,4 +415,75 @@ func TestOutboxQueued(t *testing.T) {
 	if err := os.Remove(p); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("second rm error = %v, want ENOENT", err)
 	}
+}
+
+// TestOutboxShellEdits edits outbox/ with the shell as people do, with a
+// send delay of half a second: a side file is an ordinary file that is
+// never sent; an atomic save (write a dotfile, rename it onto the name)
+// sends once, and an invalid one is refused (EPERM) with the dotfile kept; rm of
+// a held message cancels it; mv into drafts/ keeps it, mv back sends it;
+// a text that is not a message fails its write (echo reports it); a held
+// message says so in user.mail.state.
+func TestOutboxShellEdits(t *testing.T) {
+	sender := &fakeSender{}
+	mnt, _ := outboxTest(t, sender, nil, func(o *outbox.Options) { o.SendDelay = 500 * time.Millisecond })
+	box := filepath.Join(mnt, "outbox")
+	sh := func(script string) (string, error) {
+		t.Helper()
+		return run(t, "bash", "-c", "cd "+box+" && "+script)
+	}
+	good := writeTemp(t, "good.eml", goodMessage)
+	bad := writeTemp(t, "bad.eml", badMessage)
+
+	if out, err := sh("echo 'swap bytes' > .notes.swp && cat .notes.swp && cp " + good + " 'x.eml~'"); err != nil || out != "swap bytes\n" {
+		t.Fatalf("side files: %v: %q", err, out)
+	}
+	if out, err := sh("cp " + good + " .y.eml.tmp && mv .y.eml.tmp y.eml"); err != nil {
+		t.Fatalf("atomic save: %v: %s", err, out)
+	}
+	if state, err := getxattr(filepath.Join(box, "y.eml"), "user.mail.state"); err != nil || state != outbox.StateHeld {
+		t.Errorf("user.mail.state of a message just written: %q, %v, want %q", state, err, outbox.StateHeld)
+	}
+	if out, err := sh("cp " + bad + " .bad.tmp && mv .bad.tmp bad.eml"); err == nil || !strings.Contains(out, "not permitted") {
+		t.Errorf("mv of an invalid message onto a message name: %v: %q, want Operation not permitted", err, out)
+	}
+	if out, err := sh("cp " + good + " z.eml && rm z.eml"); err != nil {
+		t.Fatalf("rm a held message: %v: %s", err, out)
+	}
+	if out, err := sh("cp " + good + " w.eml && mv w.eml drafts/"); err != nil {
+		t.Fatalf("mv a held message into drafts/: %v: %s", err, out)
+	}
+	if out, err := sh("echo hi > n.txt"); err == nil || !strings.Contains(out, "Invalid argument") {
+		t.Errorf("echo hi > outbox/n.txt: %v: %q, want the write to fail with Invalid argument", err, out)
+	}
+	eventually(t, "y.eml sent", func() bool { return len(sender.got()) >= 1 })
+	time.Sleep(time.Second) // anything else held would go now
+	if got := sender.got(); len(got) != 1 {
+		t.Errorf("sent %d messages, want only y.eml", len(got))
+	}
+	want := []string{"#outbox", ".bad.tmp", ".notes.swp", "drafts/", "failed/", "x.eml~"}
+	got := append([]string{"#outbox"}, readDirNames(t, box)...)
+	if !slices.Equal(got, want) {
+		t.Errorf("outbox/ = %q, want %q", got[1:], want[1:])
+	}
+	if names := readDirNames(t, filepath.Join(box, "drafts")); !slices.Equal(names, []string{"w.eml"}) {
+		t.Errorf("drafts/ = %q, want [w.eml]", names)
+	}
+	if names := readDirNames(t, filepath.Join(box, "failed")); !slices.Equal(names, []string{"n.txt", "n.txt.error"}) {
+		t.Errorf("failed/ = %q, want only n.txt (the echo) and its reason", names)
+	}
+	if out, err := sh("mv drafts/w.eml ."); err != nil {
+		t.Fatalf("mv drafts/w.eml outbox/: %v: %s", err, out)
+	}
+	eventually(t, "the draft moved into outbox/ sent", func() bool { return len(sender.got()) == 2 })
+}
+
+// getxattr reads the extended attribute name of path.
+func getxattr(path, name string) (string, error) {
+	buf := make([]byte, 4096)
+	n, err := syscall.Getxattr(path, name, buf)
+	if err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
 }

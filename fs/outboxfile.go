@@ -45,7 +45,14 @@ var (
 func outboxFileChild(ctx context.Context, parent *gofs.Inode, dir *outboxDirNode, area outbox.Area, e outbox.Entry, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	st := dir.st
 	ops := &outboxFileNode{st: st, dir: dir, area: area, name: e.Name}
-	ch := parent.NewInode(ctx, ops, gofs.StableAttr{Mode: fuse.S_IFREG, Ino: areaIno(area, e.Name)})
+	// An ordinary file can be renamed, and its node moves with it: a
+	// number derived from the name would make a later lookup of the old
+	// name find the moved node. It takes an automatic number.
+	ino := areaIno(area, e.Name)
+	if ordinary(e) {
+		ino = 0
+	}
+	ch := parent.NewInode(ctx, ops, gofs.StableAttr{Mode: fuse.S_IFREG, Ino: ino})
 	if _, ok := ch.Operations().(*outboxFileNode); !ok {
 		st.log.Error("inode number collision", "outbox", e.Name)
 		return nil, syscall.EIO

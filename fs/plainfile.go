@@ -177,7 +177,8 @@ func (n *draftsDirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
 
 // Rename renames a draft within drafts/, or moves it into outbox/, which
 // sends it (after the send delay) when its name is a message's: it is
-// validated first, and an invalid one stays here (EINVAL).
+// validated first, and an invalid one stays here (EPERM, the reason in
+// the log).
 func (n *draftsDirNode) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
 	return renameFile(ctx, n.st, &n.Inode, outbox.AreaDrafts, name, newParent, newName, flags)
 }
@@ -198,7 +199,13 @@ func renameFile(ctx context.Context, st *mountState, parent *gofs.Inode, area ou
 		return syscall.EINVAL
 	}
 	if err := st.outbox.RenameFile(area, name, to, newName, flags&unix.RENAME_NOREPLACE != 0); err != nil {
-		return outboxFail(ctx, st, "rename", err, name)
+		errno := outboxFail(ctx, st, "rename", err, name)
+		if errors.Is(err, outbox.ErrInvalid) {
+			// Not EINVAL: mv words that as "cannot move to a subdirectory
+			// of itself". The log line says why.
+			errno = syscall.EPERM
+		}
+		return errno
 	}
 	// The node moves with the name (go-fuse moves it after this returns).
 	if ch := parent.GetChild(name); ch != nil {

@@ -1,13 +1,15 @@
-// Package outbox owns the outgoing mail spool: the drafts being written into
-// MOUNT/outbox/, the queue of messages waiting to be sent, the send state
-// machine with its retry schedule, and outbox/failed/. It depends only on a
+// Package outbox owns the outgoing mail spool: the files of MOUNT/outbox/
+// (messages being written, messages held for the send delay, editors' side
+// files), outbox/drafts/, the queue of messages waiting to be sent, the
+// send state machine with its retry schedule, and outbox/failed/. It depends only on a
 // remote.Sender (and an optional function that stores the Sent copy) and
 // knows nothing about FUSE: the fs package puts nodes on top of this API.
 //
 // # The promise
 //
 // A message whose Commit returned nil is on disk, fsync'ed, and will be sent
-// at least once, even across crashes and power cuts; it leaves the spool
+// at least once, even across crashes and power cuts, unless the user
+// replaces, renames or removes it while it is held; it leaves the spool
 // only when the server accepted it (then it is gone from Queued) or when the
 // server refused it for good (then it is in Failed with a one-line reason),
 // or when the user removes it. The only duplicate a crash can cause is one
@@ -30,7 +32,9 @@
 //
 //	DIR/              0700, locked with flock(DIR/lock) by one Outbox at a time
 //	  tmp/ID/draft    a draft being written; anything in tmp/ is deleted by Open
-//	  queue/ID/       committed messages: queued, sending, sent (copy pending)
+//	  files/NAME      the files of outbox/: held messages and side files
+//	  drafts/NAME     the files of outbox/drafts/
+//	  queue/ID/       taken messages: queued, sending, sent (copy pending)
 //	  failed/ID/      messages that cannot be sent; state.json holds the reason
 //
 // Files are 0600, directories 0700. Every transition is crash-safe: a new
@@ -42,9 +46,23 @@
 //
 // # State machine
 //
+// The first half is plain files (hold.go), the second records (queue.go):
+//
 //	draft (tmp/ID/draft)
-//	   │ Commit: validate, prepare (Date, Message-ID, From filled in, Bcc
-//	   │ removed, envelope recorded), fsync, rename tmp/ID -> queue/ID
+//	   │ Commit: validate, fsync, rename tmp/ID/draft -> files/NAME,
+//	   │ replacing a held NAME
+//	   ├──────────────────────────────────────────► failed  (invalid message)
+//	   ▼
+//	held (files/NAME) ◄── Commit of NAME again, RenameFile onto NAME
+//	   │                  (validated first): the delay starts again
+//	   │  ├── RemoveFile ───────────────────────────► gone
+//	   │  └── RenameFile to a side name or drafts/ ──► an ordinary file
+//	   │ SendDelay over and no editor file (.NAME.swp, .#NAME, #NAME#)
+//	   │ take: queue/ID/ with state.json (queued, unprepared), then
+//	   │ rename files/NAME -> queue/ID/message.eml (the step that moves it)
+//	   ▼
+//	queued, unprepared ── prepare: prepared.eml, state.json with the
+//	   │                  envelope (the commit point), rename over message.eml
 //	   ├──────────────────────────────────────────► failed  (invalid message)
 //	   ▼
 //	queued ◄────────── retry: Attempts++, NextAttempt = now + backoff
@@ -61,9 +79,13 @@
 //	   ▲   │ SentCopy failed: retried on the backoff schedule, never resent
 //	   └───┘
 //
-//	failed ── Retry ─► queued (Attempts reset, due now)
+//	failed ── Retry ─► queued (Attempts reset, due now; an invalid one is
+//	                   prepared again, and goes back to failed if still invalid)
 //	queued ── Remove ─► gone (refused with ErrBusy while sending)
 //	failed ── RemoveFailed ─► gone (with its NAME.error)
+//
+// A preparation that fails with an I/O error (disk full) leaves the
+// message queued unprepared; it is prepared again after the backoff.
 //
 // "sending" is recorded before the message is handed to the Sender, "sent"
 // after the Sender returned nil and before SentCopy is called. While
@@ -79,6 +101,12 @@
 //
 //   - tmp/* is deleted: drafts never committed (the writer never saw Commit
 //     succeed) and half-removed messages;
+//   - every message in files/ is held again for the send delay;
+//   - a queue directory without message.eml (a take cut short before its
+//     rename) is deleted: the message is still held in files/;
+//   - a prepared.eml the record knows (prepared) replaces message.eml, one
+//     it does not know is deleted, and an unprepared queued message is
+//     prepared;
 //   - sending goes back to queued, due now (at-least-once: this is the single
 //     possible duplicate);
 //   - a queued message is due at once (a restart retries without waiting
@@ -95,12 +123,17 @@
 //
 // # Names
 //
-// The user's file name is kept for display. Names are unique across queued
-// and failed messages together (so a message keeps its name when it moves to
-// failed/ and back), and NAME.error is reserved next to NAME: a name already
-// taken gets a numeric suffix before its extension ("msg.eml" becomes
-// "msg-2.eml", then "msg-3.eml"). The name is settled at Commit; Draft.Name
-// reports it. A message that was sent and only waits for its Sent copy no
+// The user's file name is kept for display. Names are unique across held,
+// queued and failed messages together (so a message keeps its name from
+// outbox/ to failed/ and back), and NAME.error is reserved next to NAME: a
+// name already queued or failed gets a numeric suffix before its extension
+// ("msg.eml" becomes "msg-2.eml", then "msg-3.eml"); a name only held is
+// replaced. The name is settled at Commit; Draft.Name reports it.
+//
+// IsSideFile tells the names of editors' side files (swap files, backups,
+// locks, vim's 4913 probe): in outbox/ they are ordinary files
+// (OpenFile, RenameFile, RemoveFile), never sent. Every other name in
+// outbox/ is a message. A message that was sent and only waits for its Sent copy no
 // longer holds its name and is not listed.
 //
 // # Routing and preparation
@@ -108,12 +141,13 @@
 // The account is the one whose Addresses contain the From: address (compared
 // case-insensitively). With no From: the default account is used and its
 // first address is written into a new From: field. A From: that matches no
-// account goes through the default account, with the default account's first
-// address as envelope sender (bounces reach a mailbox the user reads); with
-// no default account such a message is invalid. Recipients are To, Cc and Bcc
+// account is invalid unless Options.AllowUnknownFrom: then it goes through
+// the default account, with the default account's first address as envelope
+// sender (bounces reach a mailbox the user reads). A message with a
+// Received: field is invalid unless Options.AllowReceived. Recipients are To, Cc and Bcc
 // (group syntax allowed), deduplicated; none is invalid.
 //
-// At Commit the message is rewritten once: Date: (RFC 5322, from
+// When it is taken, the message is rewritten once: Date: (RFC 5322, from
 // Options.Now) and Message-ID: (<random@domain-of-From>) are added at the top
 // when missing, Bcc: fields are removed, and every other byte is kept (header
 // field order, folding, line endings and the body are untouched). The
@@ -121,9 +155,12 @@
 //
 // # Drafts and the fs layer
 //
-// The fs layer maps CREATE to Create, WRITE to Draft.WriteAt, FLUSH to
-// Draft.Commit and RELEASE to Draft.Abort, and the errors: ErrInvalid and
-// ErrBadName to EINVAL, ErrBusy to EBUSY, fs.ErrNotExist to ENOENT.
+// The fs layer maps CREATE of a message name (and an OPEN for writing of a
+// held or queued one) to Create, WRITE to Draft.WriteAt, FLUSH to
+// Draft.Commit and RELEASE to Draft.Abort; side files and drafts/ to
+// OpenFile, SetFileAttr, RemoveFile and RenameFile; and the errors:
+// ErrInvalid and ErrBadName to EINVAL, ErrBusy to EBUSY, fs.ErrNotExist to
+// ENOENT.
 //
 //   - The header is validated on the write that completes it (its blank
 //     line); an invalid message fails that write and every later one, and

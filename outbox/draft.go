@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -166,8 +167,13 @@ func (d *Draft) feedHeader(p []byte, off int64) {
 			d.scan = 0 // an earlier line was rewritten
 		}
 	}
-	end, next := headerEnd(d.hdr, d.scan)
+	from := d.scan
+	end, next := headerEnd(d.hdr, from)
 	d.scan = next
+	if err := checkFieldLines(d.hdr[from:next], from == 0); err != nil {
+		d.invalid = err
+		return
+	}
 	if end < 0 {
 		if len(d.hdr) >= limit {
 			d.invalid = d.o.errHeaderTooLong()
@@ -182,6 +188,52 @@ func (d *Draft) feedHeader(p []byte, off int64) {
 		_, err = d.o.route(h)
 	}
 	d.invalid = err
+}
+
+// checkFieldLines checks the complete lines of b, the start of a header
+// block (first says that b starts at the first line): each must be a field
+// ("Name: value"), the continuation of one, or the blank line that ends the
+// header. A text that is not a message ("hi") fails as soon as its first
+// line is written, so the writer's write reports it (a shell ignores the
+// error of close).
+func checkFieldLines(b []byte, first bool) error {
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return nil
+		}
+		line := bytes.TrimRight(b[:i], "\r")
+		b = b[i+1:]
+		switch {
+		case len(line) == 0:
+			return nil // the blank line: the body follows
+		case line[0] == ' ' || line[0] == '\t':
+			if first {
+				return invalidf("the first line \"%s\" is indented: a message starts with a header field such as \"To: someone@example.org\"", excerpt(string(line), 60))
+			}
+		default:
+			name, _, ok := bytes.Cut(line, []byte(":"))
+			if !ok || !validFieldName(name) {
+				return invalidf("\"%s\" is not a header field (\"Name: value\"): a message starts with header fields such as \"To: someone@example.org\", then a blank line, then the text", excerpt(string(line), 60))
+			}
+		}
+		first = false
+	}
+	return nil
+}
+
+// validFieldName reports whether name is a header field name (RFC 5322:
+// printable ASCII except colon, at least one character).
+func validFieldName(name []byte) bool {
+	if len(name) == 0 {
+		return false
+	}
+	for _, c := range name {
+		if c < 33 || c > 126 {
+			return false
+		}
+	}
+	return true
 }
 
 // Commit makes the draft a queued message: the file is fsync'ed, the

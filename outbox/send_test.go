@@ -253,13 +253,16 @@ func TestInvalidMessages(t *testing.T) {
 		name   string
 		header string // up to and including the blank line
 		reason string
+		// badLine, when set, is the line whose end fails the write (a
+		// line that cannot be a header field); else it is the blank line.
+		badLine string
 	}{
-		{"no recipients", "From: me@work.example\nSubject: x\n\n", "no recipients (To, Cc or Bcc)"},
-		{"bad header line", "From: me@work.example\nthis is not a header\nTo: a@x.example\n\n", "malformed MIME header line"},
-		{"bad address", "From: me@work.example\nTo: ann@\n\n", "To: \"ann@\""},
-		{"bad From", "From: <me@work.example\nTo: a@x.example\n\n", "From: "},
-		{"empty header", "\n", "no From: and no account is default"},
-		{"continuation first", " folded\nTo: a@x.example\n\n", "malformed MIME header initial line"},
+		{"no recipients", "From: me@work.example\nSubject: x\n\n", "no recipients (To, Cc or Bcc)", ""},
+		{"bad header line", "From: me@work.example\nthis is not a header\nTo: a@x.example\n\n", "is not a header field", "this is not a header\n"},
+		{"bad address", "From: me@work.example\nTo: ann@\n\n", "To: \"ann@\"", ""},
+		{"bad From", "From: <me@work.example\nTo: a@x.example\n\n", "From: ", ""},
+		{"empty header", "\n", "no From: and no account is default", ""},
+		{"continuation first", " folded\nTo: a@x.example\n\n", "is indented", " folded\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -271,13 +274,18 @@ func TestInvalidMessages(t *testing.T) {
 				}
 				defer d.Abort()
 				hdr := crlf(tc.header)
-				// Every write before the one that completes the header works.
-				for i := 0; i < len(hdr)-1; i++ {
+				last := len(hdr) - 1 // the write that completes the header
+				if tc.badLine != "" {
+					last = strings.Index(hdr, crlf(tc.badLine)) + len(crlf(tc.badLine)) - 1
+				}
+				// Every write before the one that completes the bad
+				// line or the header works.
+				for i := 0; i < last; i++ {
 					if _, err := d.WriteAt([]byte{hdr[i]}, int64(i)); err != nil {
 						t.Fatalf("write %d of %d: %v", i, len(hdr), err)
 					}
 				}
-				_, err = d.WriteAt([]byte(hdr[len(hdr)-1:]+"body\r\n"), int64(len(hdr)-1))
+				_, err = d.WriteAt([]byte(hdr[last:]+"body\r\n"), int64(last))
 				if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.reason) {
 					t.Fatalf("write completing the header: %v, want ErrInvalid with %q", err, tc.reason)
 				}

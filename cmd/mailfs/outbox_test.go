@@ -227,3 +227,131 @@ func TestOutboxSurvivesKill(t *testing.T) {
 		return len(seen) == 5
 	})
 }
+
+// TestEditorsInOutbox edits a message in outbox/ with vim as a person
+// does: a new file, three saves two seconds apart, then quit. Every save
+// writes side files (the swap file .draft.eml.swp, vim's 4913 probe, the
+// draft.eml~ backup of the rename-and-rewrite save) and the send delay is
+// one second, so only the open swap file keeps the message from going out
+// between saves. Exactly one message is sent, the last version, after vim
+// quits; no side file is sent or lands in failed/, and vim reports no
+// error. Then a file kept in outbox/drafts/ is not sent until mv moves it
+// into outbox/.
+func TestEditorsInOutbox(t *testing.T) {
+	vim, err := exec.LookPath("vim")
+	if err != nil {
+		t.Skip("vim is not installed (.ci/run installs it): the editor test needs it")
+	}
+	e := newSendEnv(t, nil)
+	config := writeConfig(t, "%s\n[outbox]\nsend_delay = \"1s\"\n", readFile(t, e.config))
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	t.Setenv("HOME", t.TempDir()) // no ~/.vimrc, no ~/.viminfo
+	mnt := t.TempDir()
+	logs := runMount(t, "mount", "-v", "-config", config, mnt)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("mailfs log:\n%s", logs)
+		}
+	})
+	outbox := filepath.Join(mnt, "outbox")
+
+	// Vim's defaults on Unix, which -es does not load, and no
+	// backupskip (its default skips /tmp/*, where the mount is): the
+	// second and third saves probe with 4913, rename draft.eml to
+	// draft.eml~, write a new draft.eml and delete draft.eml~ (checked
+	// with strace).
+	script := "set writebackup nobackup backupcopy=auto backupskip=\n"
+	for n := 1; n <= 3; n++ {
+		script += fmt.Sprintf("call setline(1, ['From: me@example.org', 'To: bob@example.org', 'Subject: draft', '', 'version %d'])\nwrite\nsleep 2\n", n)
+	}
+	script += "qall!\n"
+	scriptFile := writeMessage(t, "edit.vim", script)
+	cmd := exec.Command(vim, "-N", "-es", "-i", "NONE", "-S", scriptFile, filepath.Join(outbox, "draft.eml"))
+	var swapSeen bool
+	done := make(chan error, 1)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	for running := true; running; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("vim: %v: %s", err, out.String())
+			}
+			running = false
+		case <-time.After(100 * time.Millisecond):
+			if _, err := os.Stat(filepath.Join(outbox, ".draft.eml.swp")); err == nil {
+				swapSeen = true
+			}
+			if n := len(e.smtp.Messages()); n > 0 {
+				t.Errorf("%d message(s) sent while vim had the draft open, want none before it quits", n)
+			}
+		}
+	}
+	if out.Len() > 0 {
+		t.Errorf("vim reported: %s", out.String())
+	}
+	if !swapSeen {
+		t.Errorf("vim's swap file .draft.eml.swp never showed in outbox/: the test did not test what it says")
+	}
+	eventually(t, 20*time.Second, "the draft was never sent after vim quit", func() bool { return len(e.smtp.Messages()) >= 1 })
+	time.Sleep(2 * time.Second) // a second message would come within the delay
+	msgs := e.smtp.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages sent, want exactly 1 for three saves", len(msgs))
+	}
+	if !bytes.Contains(msgs[0].Data, []byte("version 3")) {
+		t.Errorf("sent message is not the last version:\n%s", msgs[0].Data)
+	}
+	if names := dirNames(t, filepath.Join(outbox, "failed")); len(names) != 0 {
+		t.Errorf("failed/ holds %q, want nothing (side files are never sent)", names)
+	}
+	if names := dirNames(t, outbox); !slices.Equal(names, []string{"drafts", "failed"}) {
+		t.Errorf("outbox/ after vim quit: %q, want only drafts and failed", names)
+	}
+
+	// drafts/ only stores; mv into outbox/ sends.
+	draft := writeMessage(t, "later.eml", "From: me@example.org\r\nTo: bob@example.org\r\nSubject: later\r\n\r\nlater\r\n")
+	if out, err := exec.Command("cp", draft, filepath.Join(outbox, "drafts")+"/").CombinedOutput(); err != nil {
+		t.Fatalf("cp into drafts/: %v: %s", err, out)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	if n := len(e.smtp.Messages()); n != 1 {
+		t.Fatalf("%d messages sent with a file in drafts/, want still 1", n)
+	}
+	if out, err := exec.Command("mv", filepath.Join(outbox, "drafts", "later.eml"), outbox+"/").CombinedOutput(); err != nil {
+		t.Fatalf("mv drafts/later.eml outbox/: %v: %s", err, out)
+	}
+	eventually(t, 20*time.Second, "the draft moved into outbox/ was never sent", func() bool { return len(e.smtp.Messages()) == 2 })
+	if !bytes.Contains(e.smtp.Messages()[1].Data, []byte("Subject: later")) {
+		t.Errorf("second message sent is not the draft:\n%s", e.smtp.Messages()[1].Data)
+	}
+}
+
+// readFile returns the content of path.
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// dirNames returns the names in dir, sorted.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	slices.Sort(names)
+	return names
+}
