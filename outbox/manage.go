@@ -37,18 +37,15 @@ func (o *Outbox) Retry(name string) error {
 }
 
 // retry does Retry's work on the busy item it and returns the account that
-// will send it.
+// will send it. An invalid message (unprepared) is prepared again in the
+// queue and goes back to failed/ if it is still invalid.
 func (o *Outbox) retry(it *item, rec record, dir string) (*account, error) {
 	name := rec.Name
-	if !rec.Prepared {
-		return o.retryUnprepared(it, rec, dir)
-	}
-	now := o.now()
 	rec.State = StateQueued
 	rec.Attempts, rec.CopyAttempts = 0, 0
-	rec.NextAttempt = now
+	rec.NextAttempt = o.now()
 	rec.LastError, rec.Error = "", ""
-	if o.byAccount[rec.Account] == nil {
+	if rec.Prepared && o.byAccount[rec.Account] == nil {
 		tmp := &item{rec: rec}
 		o.reroute(tmp)
 		if tmp.rec.State == StateFailed {
@@ -67,30 +64,10 @@ func (o *Outbox) retry(it *item, rec record, dir string) (*account, error) {
 	o.mu.Lock()
 	it.rec, it.dir = rec, to
 	o.mu.Unlock()
-	return o.byAccount[rec.Account], nil
-}
-
-// retryUnprepared moves an invalid message back into the queue,
-// unprepared, and prepares it there; if it is still invalid it goes back
-// to failed/ with the new reason.
-func (o *Outbox) retryUnprepared(it *item, rec record, dir string) (*account, error) {
-	rec.State = StateQueued
-	rec.Attempts, rec.CopyAttempts = 0, 0
-	rec.NextAttempt = o.now()
-	rec.LastError, rec.Error = "", ""
-	to := o.path(queueDir, it.id)
-	if err := writeRecord(dir, &rec); err != nil {
-		return nil, fmt.Errorf("outbox: retry %s: %w", rec.Name, err)
-	}
-	if err := atomicfile.Rename(dir, to); err != nil {
-		// state.json already says queued: Open finishes the move.
-		return nil, fmt.Errorf("outbox: retry %s: %w", rec.Name, err)
-	}
-	o.mu.Lock()
-	it.rec, it.dir = rec, to
-	o.mu.Unlock()
-	if err := o.prepareQueued(it); err != nil {
-		return nil, fmt.Errorf("outbox: retry %s: %w", rec.Name, err)
+	if !rec.Prepared {
+		if err := o.prepareQueued(it); err != nil {
+			return nil, fmt.Errorf("outbox: retry %s: %w", name, err)
+		}
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -103,14 +103,7 @@ func TestMountShowsServerMail(t *testing.T) {
 	mnt := t.TempDir()
 	runMount(t, "mount", "-config", imapConfig(t, srv, t.TempDir()), mnt)
 
-	entries, err := os.ReadDir(mnt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
+	names := dirNames(t, mnt)
 	if !slices.Contains(names, "test") {
 		t.Fatalf("root lists %v, want the account directory test", names)
 	}
@@ -147,7 +140,7 @@ func TestMountShowsServerMail(t *testing.T) {
 
 	// A walk that reads everything, as grep -r does.
 	files := 0
-	err = filepath.WalkDir(mnt, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(mnt, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
