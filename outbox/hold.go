@@ -15,6 +15,10 @@ import (
 // ordinary file, then taken into the queue. The package documentation
 // draws the whole state machine.
 
+// editorPoll is how often a message an editor has open is looked at again
+// when the send delay is shorter.
+const editorPoll = time.Second
+
 // hold starts (or restarts) the send delay of the message file name in
 // outbox/.
 func (o *Outbox) hold(name string) {
@@ -61,16 +65,21 @@ func (o *Outbox) holdLoop(ctx context.Context) {
 	for {
 		next := o.takeDueHeld(ctx)
 		var wake <-chan time.Time
+		var t *time.Timer
 		if !next.IsZero() {
-			t := time.NewTimer(max(next.Sub(o.now()), 0))
-			defer t.Stop()
+			t = time.NewTimer(max(next.Sub(o.now()), 0))
 			wake = t.C
 		}
 		select {
 		case <-ctx.Done():
-			return
 		case <-o.holdKick:
 		case <-wake:
+		}
+		if t != nil {
+			t.Stop()
+		}
+		if ctx.Err() != nil {
+			return
 		}
 	}
 }
@@ -137,10 +146,14 @@ func (o *Outbox) take(name string) (again time.Time, held bool) {
 		return at, ok // taken, removed or rewritten meanwhile
 	}
 	if side := o.heldBy(name); side != "" {
-		o.hold(name)
+		// Looked at again after the delay, and never in a busy loop.
+		again := o.now().Add(max(o.sendDelay, editorPoll))
+		o.mu.Lock()
+		o.held[name] = again
+		o.mu.Unlock()
 		o.filesMu.Unlock()
 		o.log.Debug("outbox: message held while an editor has it open", "name", name, "side_file", side)
-		return o.now().Add(o.sendDelay), true
+		return again, true
 	}
 	it, err := o.enqueue(name)
 	if err == nil {

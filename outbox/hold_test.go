@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -473,4 +474,29 @@ func TestInterruptedPrepareRecovered(t *testing.T) {
 	if !slices.Equal(half.env.To, []string{"a@x.example", "hidden@x.example"}) {
 		t.Errorf("half.eml sent to %q, want both recipients", half.env.To)
 	}
+}
+
+// TestEditorHoldsWithoutDelay proves that with SendDelay 0 a message an
+// editor has open waits for the editor without the hold loop spinning,
+// and is sent once the editor's swap file is removed.
+func TestEditorHoldsWithoutDelay(t *testing.T) {
+	var reads atomic.Int64
+	e := newEnv(t, func(o *Options) {
+		o.Now = func() time.Time { reads.Add(1); return time.Now() }
+	})
+	writeFile(t, e, AreaOutbox, ".x.eml.swp", "editor state\n")
+	e.start()
+	e.mustCommit("x.eml", heldMsg("edited"))
+	before := reads.Load()
+	time.Sleep(300 * time.Millisecond)
+	if n := reads.Load() - before; n > 1000 {
+		t.Errorf("clock read %d times in 300ms while x.eml waited for its editor: the hold loop spins", n)
+	}
+	if n := e.work.nCalls(); n != 0 {
+		t.Errorf("%d messages sent while the editor had x.eml open", n)
+	}
+	if err := e.ob.RemoveFile(AreaOutbox, ".x.eml.swp"); err != nil {
+		t.Fatal(err)
+	}
+	waitSent(t, e.work, 1)
 }
