@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"mailfs/internal/interop"
 	"mailfs/remote/remotetest"
 )
 
@@ -238,10 +239,7 @@ func TestOutboxSurvivesKill(t *testing.T) {
 // error. Then a file kept in outbox/drafts/ is not sent until mv moves it
 // into outbox/.
 func TestEditorsInOutbox(t *testing.T) {
-	vim, err := exec.LookPath("vim")
-	if err != nil {
-		t.Skip("vim is not installed (.ci/run installs it): the editor test needs it")
-	}
+	vim := interop.RequireProgram(t, "vim", "vim")
 	e := newSendEnv(t, nil)
 	config := writeConfig(t, "%s\n[outbox]\nsend_delay = \"1s\"\n", readFile(t, e.config))
 	t.Setenv("XDG_DATA_HOME", t.TempDir())

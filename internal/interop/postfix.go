@@ -29,7 +29,6 @@ const (
 	postfixStartTimeout = 20 * time.Second
 	postfixStopTimeout  = 10 * time.Second
 	postfixHint         = "postfix not installed (apt-get install postfix)"
-	msmtpHint           = "msmtp not installed (apt-get install msmtp)"
 )
 
 // RequirePostfix skips the test when Postfix is not installed or cannot be
@@ -68,9 +67,18 @@ func RequirePostfix(t testing.TB) {
 // installed, or fails it when MAILFS_INTEROP=1.
 func RequireMsmtp(t testing.TB) string {
 	t.Helper()
-	p, err := exec.LookPath("msmtp")
+	return RequireProgram(t, "msmtp", "msmtp")
+}
+
+// RequireProgram returns the path of the program prog, which Debian's
+// package pkg installs (an editor or mail client a test acts as a user
+// with). It skips the test when prog is not installed, or fails it when
+// MAILFS_INTEROP=1.
+func RequireProgram(t testing.TB, prog, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(prog)
 	if err != nil {
-		requireFail(t, msmtpHint, err.Error())
+		requireFail(t, prog+" is not installed (apt-get install "+pkg+")", err.Error())
 	}
 	return p
 }
