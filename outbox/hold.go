@@ -63,21 +63,7 @@ func (o *Outbox) heldBy(name string) string {
 // messages whose preparation failed, until ctx is cancelled.
 func (o *Outbox) holdLoop(ctx context.Context) {
 	for {
-		next := o.takeDueHeld(ctx)
-		var wake <-chan time.Time
-		var t *time.Timer
-		if !next.IsZero() {
-			t = time.NewTimer(max(next.Sub(o.now()), 0))
-			wake = t.C
-		}
-		select {
-		case <-ctx.Done():
-		case <-o.holdKick:
-		case <-wake:
-		}
-		if t != nil {
-			t.Stop()
-		}
+		o.sleep(ctx, o.holdKick, o.takeDueHeld(ctx))
 		if ctx.Err() != nil {
 			return
 		}

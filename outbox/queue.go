@@ -43,20 +43,27 @@ func (o *Outbox) work(ctx context.Context, a *account) {
 		if ctx.Err() != nil {
 			return
 		}
-		var wake <-chan time.Time
-		var t *time.Timer
-		if next, ok := o.nextDue(a); ok {
-			t = time.NewTimer(max(next.Sub(o.now()), 0))
-			wake = t.C
+		next, ok := o.nextDue(a)
+		if ok && next.IsZero() {
+			next = o.now() // due at once
 		}
-		select {
-		case <-ctx.Done():
-		case <-a.kick:
-		case <-wake:
-		}
-		if t != nil {
-			t.Stop()
-		}
+		o.sleep(ctx, a.kick, next)
+	}
+}
+
+// sleep waits until next (for ever when next is zero), a kick or the end
+// of ctx.
+func (o *Outbox) sleep(ctx context.Context, kick <-chan struct{}, next time.Time) {
+	var wake <-chan time.Time
+	if !next.IsZero() {
+		t := time.NewTimer(max(next.Sub(o.now()), 0))
+		defer t.Stop()
+		wake = t.C
+	}
+	select {
+	case <-ctx.Done():
+	case <-kick:
+	case <-wake:
 	}
 }
 
