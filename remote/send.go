@@ -36,7 +36,7 @@ type Sender interface {
 // Appender adds a message to a mailbox, such as the IMAP APPEND command.
 type Appender interface {
 	// Append stores the message read from body (size bytes) in mailbox with
-	// the given flags and internal date, and returns its UID when the
-	// server reports it (0 otherwise).
-	Append(ctx context.Context, mailbox string, flags []string, date time.Time, body io.Reader, size int64) (uint32, error)
+	// the given flags and internal date (zero: the server's clock), and
+	// returns where it went when the server says (APPENDUID).
+	Append(ctx context.Context, mailbox string, flags []string, date time.Time, body io.Reader, size int64) (Placed, error)
 }

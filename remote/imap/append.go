@@ -14,10 +14,11 @@ import (
 var _ remote.Appender = (*Store)(nil)
 
 // Append stores a message in mailbox with APPEND, with the given flags and
-// internal date (zero: the server's clock), and returns its UID when the
-// server has UIDPLUS (0 otherwise). body must yield exactly size bytes.
-func (s *Store) Append(ctx context.Context, mailbox string, flags []string, date time.Time, body io.Reader, size int64) (uint32, error) {
-	var uid uint32
+// internal date (zero: the server's clock), and returns where it went when
+// the server has UIDPLUS (zero otherwise). body must yield exactly size
+// bytes.
+func (s *Store) Append(ctx context.Context, mailbox string, flags []string, date time.Time, body io.Reader, size int64) (remote.Placed, error) {
+	var placed remote.Placed
 	err := s.do(ctx, "APPEND", mailbox, func(cn *conn, called *bool) error {
 		opts := &imap.AppendOptions{Time: date}
 		for _, f := range flags {
@@ -40,10 +41,10 @@ func (s *Store) Append(ctx context.Context, mailbox string, flags []string, date
 		if err != nil {
 			return err
 		}
-		uid = uint32(data.UID)
+		placed = remote.Placed{UIDValidity: data.UIDValidity, UID: uint32(data.UID)}
 		return nil
 	})
-	return uid, err
+	return placed, err
 }
 
 // markRead sets *read once anything has been read through it.

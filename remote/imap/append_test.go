@@ -22,11 +22,12 @@ func TestAppend(t *testing.T) {
 	ctx := context.Background()
 	msg := testMessage(1, "appended")
 	date := time.Date(2026, 11, 26, 10, 0, 0, 0, time.FixedZone("", 3600))
-	uid, err := s.Append(ctx, "Sent", []string{`\Seen`}, date, bytes.NewReader(msg), int64(len(msg)))
+	placed, err := s.Append(ctx, "Sent", []string{`\Seen`}, date, bytes.NewReader(msg), int64(len(msg)))
 	if err != nil {
 		t.Fatalf("Append: %v", err)
 	}
-	if uid == 0 {
+	uid := placed.UID
+	if !placed.Known() {
 		t.Errorf("Append returned UID 0 from a UIDPLUS server")
 	}
 	flags, err := srv.Flags("Sent")
