@@ -25,13 +25,16 @@ import (
 //     timeout), not a caller that wants EINTR; EINTR is never an answer,
 //     since programs do not retry stat, open or read on it
 //   - remote.ErrNotFound: ENOENT
-//   - outbox.ErrInvalid (a message that cannot be sent as written) and
-//     outbox.ErrBadName: EINVAL
+//   - outbox.ErrInvalid (a message that cannot be sent as written),
+//     outbox.ErrBadName and remote.ErrInvalid (a flag or message the
+//     user gave that cannot be stored): EINVAL
 //   - outbox.ErrBusy (the message is being sent): EBUSY
 //   - outbox.ErrNameInUse (a rename onto a queued or failed message's
 //     name) and fs.ErrExist: EEXIST; outbox.ErrMessageName: EPERM
 //   - remote.ErrQuota: EDQUOT; remote.ErrTooBig: EFBIG;
 //     remote.ErrExists: EEXIST; remote.ErrNotEmpty: ENOTEMPTY
+//   - remote.ErrUnsupported (the server lacks what the change needs,
+//     such as UIDPLUS for removing one message): ENOTSUP
 //   - remote.ErrAuth and remote.ErrRefused: EACCES
 //   - remote.ErrUIDValidity: ESTALE (the UIDs the kernel knows are void)
 //   - remote.ErrUnavailable: EIO
@@ -59,7 +62,7 @@ func Errno(err error) syscall.Errno {
 		return syscall.EIO
 	case errors.Is(err, remote.ErrNotFound):
 		return syscall.ENOENT
-	case errors.Is(err, outbox.ErrInvalid), errors.Is(err, outbox.ErrBadName):
+	case errors.Is(err, outbox.ErrInvalid), errors.Is(err, outbox.ErrBadName), errors.Is(err, remote.ErrInvalid):
 		return syscall.EINVAL
 	case errors.Is(err, outbox.ErrNameInUse):
 		return syscall.EEXIST
@@ -75,6 +78,8 @@ func Errno(err error) syscall.Errno {
 		return syscall.EEXIST
 	case errors.Is(err, remote.ErrNotEmpty):
 		return syscall.ENOTEMPTY
+	case errors.Is(err, remote.ErrUnsupported):
+		return syscall.ENOTSUP
 	case errors.Is(err, remote.ErrAuth), errors.Is(err, remote.ErrRefused):
 		return syscall.EACCES
 	case errors.Is(err, remote.ErrUIDValidity):

@@ -44,6 +44,8 @@ func TestErrno(t *testing.T) {
 		{"uidvalidity", wrap(remote.ErrUIDValidity), syscall.ESTALE},
 		{"quota", wrap(remote.ErrQuota), syscall.EDQUOT},
 		{"too big", wrap(remote.ErrTooBig), syscall.EFBIG},
+		{"unsupported", wrap(remote.ErrUnsupported), syscall.ENOTSUP},
+		{"invalid flag", wrap(remote.ErrInvalid), syscall.EINVAL},
 		{"exists", wrap(remote.ErrExists), syscall.EEXIST},
 		{"not empty", wrap(remote.ErrNotEmpty), syscall.ENOTEMPTY},
 		// Never EINTR: nothing retries it.

@@ -162,7 +162,7 @@ func TestFlagsRoundTrip(t *testing.T) {
 	if got, _ := e.s.Flags(Inbox, 1); !slices.Equal(got, want) {
 		t.Errorf("Flags after restart: got %q, want %q", got, want)
 	}
-	if err := e.s.SetFlags(ctx, Inbox, 1, []string{"two words"}); !errors.Is(err, ErrInvalid) {
+	if err := e.s.SetFlags(ctx, Inbox, 1, []string{"two words"}); !errors.Is(err, remote.ErrInvalid) {
 		t.Errorf("SetFlags with a space: got %v", err)
 	}
 	if err := e.s.SetFlags(ctx, Inbox, 9, nil); !errors.Is(err, remote.ErrNotFound) {

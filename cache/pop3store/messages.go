@@ -112,22 +112,15 @@ func (s *Store) Flags(mailbox string, uid uint32) ([]string, error) {
 	return slices.Clone(rec.Flags), nil
 }
 
-// SetFlags replaces the flags of message uid with flags (duplicates and
-// empty strings dropped, sorted). A flag must not contain white space
-// (ErrInvalid). Flags are kept locally; the server never sees them.
+// SetFlags replaces the flags of message uid with flags, checked and
+// normalised as remote.NormalizeFlags does (an error wrapping
+// remote.ErrInvalid for one that is not an IMAP flag). Flags are kept
+// locally; the server never sees them.
 func (s *Store) SetFlags(ctx context.Context, mailbox string, uid uint32, flags []string) error {
-	var clean []string
-	for _, fl := range flags {
-		if fl == "" {
-			continue
-		}
-		if strings.ContainsFunc(fl, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-			return fmt.Errorf("set flags %s/%s/%d: flag %q: %w", s.account, mailbox, uid, fl, ErrInvalid)
-		}
-		clean = append(clean, fl)
+	clean, err := remote.NormalizeFlags(flags)
+	if err != nil {
+		return fmt.Errorf("set flags %s/%s/%d: %w", s.account, mailbox, uid, err)
 	}
-	slices.Sort(clean)
-	clean = slices.Compact(clean)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
