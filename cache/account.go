@@ -22,6 +22,13 @@ type Account struct {
 	pending map[bodyKey]*pendingBody // bodies being fetched (fetch.go)
 
 	health health
+	opts   AccountOptions // MaxDeletes set
+	guard  deleteGuard
+
+	// listMu serializes asking the server for the mailbox list with the
+	// changes to it (folders.go), so that a list asked for before a
+	// change is not published after it.
+	listMu sync.Mutex
 
 	mu    sync.Mutex          // guards boxes and mlist
 	boxes map[string]*mailbox // by name; entries are never removed
@@ -77,8 +84,15 @@ type snapshot struct {
 	listing *Listing
 }
 
-func newAccount(c *Cache, name string, store remote.Store) *Account {
+func newAccount(c *Cache, name string, store remote.Store, opts *AccountOptions) *Account {
 	a := &Account{c: c, name: name, store: store, boxes: map[string]*mailbox{}}
+	if opts != nil {
+		a.opts = *opts
+	}
+	if a.opts.MaxDeletes <= 0 {
+		a.opts.MaxDeletes = DefaultMaxDeletes
+	}
+	a.guard.max = a.opts.MaxDeletes
 	a.syncs.c, a.lists.c = c, c
 	return a
 }

@@ -26,7 +26,7 @@ func benchEnv(b *testing.B) (dir string, store *fakeStore) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := c.Account("acct", store).List(context.Background(), "INBOX", 0); err != nil {
+	if _, err := c.Account("acct", store, nil).List(context.Background(), "INBOX", 0); err != nil {
 		b.Fatal(err)
 	}
 	if err := c.Close(); err != nil {
@@ -45,7 +45,7 @@ func BenchmarkListFromCache(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	a := c.Account("acct", store)
+	a := c.Account("acct", store, nil)
 	ctx := context.Background()
 	for _, bc := range []struct {
 		name   string
@@ -70,7 +70,7 @@ func BenchmarkLoadListing(b *testing.B) {
 	// Warm up once: the first load in a process frees one-time garbage
 	// that would skew the heap measured.
 	if c, err := Open(dir, nil); err == nil {
-		c.Account("acct", store).List(context.Background(), "INBOX", time.Hour)
+		c.Account("acct", store, nil).List(context.Background(), "INBOX", time.Hour)
 		c.Close()
 	}
 	var heapPerMsg float64
@@ -84,7 +84,7 @@ func BenchmarkLoadListing(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		b.StartTimer()
-		l, err := c.Account("acct", store).List(context.Background(), "INBOX", time.Hour)
+		l, err := c.Account("acct", store, nil).List(context.Background(), "INBOX", time.Hour)
 		b.StopTimer()
 		if err != nil || len(l.Messages) != benchMessages {
 			b.Fatalf("List: %v", err)

@@ -158,14 +158,15 @@ func (c *Cache) Close() error {
 // Account returns the cache of the account name, which decorates store.
 // name is the account's name in the configuration; it keys everything the
 // cache keeps for the account. Calling Account again with the same name
-// returns the first Account (and its store).
-func (c *Cache) Account(name string, store remote.Store) *Account {
+// returns the first Account (and its store and options). opts (nil:
+// defaults) says what changes to its mail do.
+func (c *Cache) Account(name string, store remote.Store, opts *AccountOptions) *Account {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if a, ok := c.accounts[name]; ok {
 		return a
 	}
-	a := newAccount(c, name, store)
+	a := newAccount(c, name, store, opts)
 	c.accounts[name] = a
 	return a
 }

@@ -91,7 +91,7 @@ func (e *env) open() {
 	}
 	e.t.Cleanup(func() { c.Close() })
 	e.c = c
-	e.a = c.Account("acct", e.store)
+	e.a = c.Account("acct", e.store, nil)
 }
 
 // reopen closes the cache and opens it again.

@@ -42,7 +42,7 @@ func TestWithIMAPServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	a := c.Account("test", store)
+	a := c.Account("test", store, nil)
 	ctx := context.Background()
 
 	if _, err := a.Mailboxes(ctx, 0); err != nil {
@@ -101,7 +101,7 @@ func TestWithIMAPServer(t *testing.T) {
 	if c, err = cache.Open(dir, nil); err != nil {
 		t.Fatal(err)
 	}
-	a = c.Account("test", store)
+	a = c.Account("test", store, nil)
 	if mbs, err := a.Mailboxes(ctx, 0); err != nil || len(mbs) == 0 {
 		t.Errorf("Mailboxes after restart, offline: %v, %v", mbs, err)
 	}
@@ -143,7 +143,7 @@ func TestBatchedReadsThroughCuts(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	a := c.Account("test", store)
+	a := c.Account("test", store, nil)
 	ctx := context.Background()
 	l, err := a.List(ctx, "INBOX", 0)
 	if err != nil || len(l.Messages) != n {

@@ -57,6 +57,8 @@ func (a *Account) knownMailboxes() (*mailboxList, error) {
 // syncMailboxes asks the server for the mailbox list, stores it and drops
 // the cache of mailboxes that no longer exist.
 func (a *Account) syncMailboxes(ctx context.Context) ([]remote.Mailbox, error) {
+	a.listMu.Lock() // a folder change publishes after the server's answer
+	defer a.listMu.Unlock()
 	mbs, err := a.store.Mailboxes(ctx)
 	if err != nil {
 		a.noteErr("", err)

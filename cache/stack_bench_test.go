@@ -63,7 +63,7 @@ func BenchmarkStackFirstListing10k(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		b.StartTimer()
-		l, err := c.Account("bench", store).List(ctx, "INBOX", 0)
+		l, err := c.Account("bench", store, nil).List(ctx, "INBOX", 0)
 		b.StopTimer()
 		if err != nil || len(l.Messages) != n {
 			b.Fatalf("List: %v", err)
@@ -99,7 +99,7 @@ func BenchmarkStackReadBodiesOnce(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				a := c.Account("bench", store)
+				a := c.Account("bench", store, nil)
 				l, err := a.List(ctx, "INBOX", 0)
 				if err != nil {
 					b.Fatal(err)

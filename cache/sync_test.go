@@ -341,7 +341,7 @@ func TestFirstListingWithoutStatus(t *testing.T) {
 	e := newEnv(t)
 	e.store.add("INBOX", "a")
 	e.store.add("INBOX", "b")
-	e.a = e.c.Account("lister", listingStore{e.store})
+	e.a = e.c.Account("lister", listingStore{e.store}, nil)
 	wantUIDs(t, e.list("INBOX", 0), 1, 2)
 	wantCalls(t, e.store, "Listing", 1)
 	wantCalls(t, e.store, "Status", 0)

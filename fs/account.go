@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"syscall"
 
+	"mailfs/cache"
 	"mailfs/remote"
 )
 
@@ -25,8 +26,8 @@ type account struct {
 func (a *account) fail(ctx context.Context, op string, err error, attrs ...any) syscall.Errno {
 	errno := Errno(err)
 	level := slog.LevelWarn
-	if errors.Is(err, remote.ErrNotFound) {
-		level = slog.LevelDebug
+	if errors.Is(err, remote.ErrNotFound) || errors.Is(err, cache.ErrTooManyDeletes) {
+		level = slog.LevelDebug // the guard logs its refusals itself, once a minute
 	}
 	args := append([]any{"account", a.name}, attrs...)
 	args = append(args, "errno", errno.Error(), "err", err)

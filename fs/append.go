@@ -113,7 +113,7 @@ func (h *appendHandle) Flush(ctx context.Context) syscall.Errno {
 	if h.f == nil || h.size == 0 {
 		return 0
 	}
-	uid, err := h.app.Append(ctx, h.mailbox, io.NewSectionReader(h.f, 0, h.size))
+	uid, err := h.app.Append(ctx, h.mailbox, h.f, h.size)
 	h.done, h.err = true, err
 	h.f.Close()
 	h.f = nil

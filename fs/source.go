@@ -33,7 +33,7 @@ type Source interface {
 // without one answers that operation with EACCES (see the package
 // documentation). Directories of an account whose Source implements
 // Remover, Mover, FolderEditor or Appender are shown 0700, others 0500.
-// *pop3store.Store implements all of them; the IMAP cache will.
+// *pop3store.Store and *cache.Account implement all of them.
 //
 // Every change must be visible to the Source's own reads when the call
 // returns: after Remove, List no longer lists the message (whatever maxAge
@@ -69,19 +69,19 @@ type FolderEditor interface {
 	RenameMailbox(ctx context.Context, oldName, newName string) error
 }
 
-// Flagger reads and replaces message flags: the user.mail.flags extended
-// attribute.
+// Flagger replaces message flags: setfattr of the user.mail.flags
+// extended attribute (which reads them from the listing).
 type Flagger interface {
-	// Flags returns the current flags of message uid in mailbox.
-	Flags(mailbox string, uid uint32) ([]string, error)
-	// SetFlags replaces the flags of message uid with flags.
+	// SetFlags replaces the flags of message uid with flags; a flag that
+	// is not an IMAP flag gives an error wrapping remote.ErrInvalid.
 	SetFlags(ctx context.Context, mailbox string, uid uint32, flags []string) error
 }
 
 // Appender stores new messages: cp FILE.eml DIR/.
 type Appender interface {
-	// Append stores the message read from r in mailbox and returns its
-	// UID (0 when the server does not say). A message that does not
-	// parse gives an error wrapping syscall.EINVAL and stores nothing.
-	Append(ctx context.Context, mailbox string, r io.Reader) (uint32, error)
+	// Append stores the size bytes of msg in mailbox and returns its UID
+	// (0 when the server does not say). A message that does not parse
+	// gives an error wrapping EINVAL (or remote.ErrInvalid) and stores
+	// nothing.
+	Append(ctx context.Context, mailbox string, msg io.ReaderAt, size int64) (uint32, error)
 }

@@ -101,18 +101,10 @@ func (n *messageNode) xattrs(ctx context.Context) (xattrList, syscall.Errno) {
 	return x, 0
 }
 
-// flags returns the message's current flags: from the Source's Flagger
-// when it has one, else from its listing (synced when older than
-// StaleAfter), else as the node was listed.
+// flags returns the message's current flags: from its listing (synced
+// when older than StaleAfter), else as the node was listed.
 func (n *messageNode) flags(ctx context.Context) ([]string, syscall.Errno) {
 	mailbox := n.mailboxName()
-	if f, ok := n.acct.src.(Flagger); ok {
-		flags, err := f.Flags(mailbox, n.info.UID)
-		if err != nil {
-			return nil, n.acct.fail(ctx, "read flags", err, "mailbox", mailbox, "uid", n.info.UID)
-		}
-		return flags, 0
-	}
 	l, err := n.acct.src.List(ctx, mailbox, n.acct.st.staleAfter)
 	if l == nil {
 		n.acct.fail(ctx, "list mailbox for flags", err, "mailbox", mailbox)

@@ -145,13 +145,13 @@ func (s *Store) SetFlags(ctx context.Context, mailbox string, uid uint32, flags 
 	return nil
 }
 
-// Append stores the message read from r in the mailbox and returns its
+// Append stores the size bytes of msg in the mailbox and returns its
 // number. The message must parse: a header of well-formed fields naming at
 // least one of From, Sender, To, Cc, Subject, Date and Message-ID, with no
 // NUL byte; otherwise the error wraps ErrInvalid and nothing is stored.
 // The file is written to a temporary file, synced and renamed before the
 // record is written: when Append returns nil the message is durable.
-func (s *Store) Append(ctx context.Context, mailbox string, r io.Reader) (uint32, error) {
+func (s *Store) Append(ctx context.Context, mailbox string, msg io.ReaderAt, size int64) (uint32, error) {
 	s.mu.RLock()
 	_, err := s.folderLocked(mailbox)
 	s.mu.RUnlock()
@@ -167,7 +167,7 @@ func (s *Store) Append(ctx context.Context, mailbox string, r io.Reader) (uint32
 		os.Remove(tmp.Name())
 		return 0, fmt.Errorf("append to %s/%s: %w", s.account, mailbox, err)
 	}
-	if _, err := io.Copy(tmp, ctxReader{ctx, r}); err != nil {
+	if _, err := io.Copy(tmp, ctxReader{ctx, io.NewSectionReader(msg, 0, size)}); err != nil {
 		return fail(err)
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {

@@ -75,7 +75,12 @@ func buildStack(cfg *config.Config, d dirs, log *slog.Logger) (_ *stack, err err
 				return nil, err
 			}
 			st.closers = append(st.closers, store.Close)
-			st.accounts = append(st.accounts, fs.Account{Name: a.Name, Source: c.Account(a.Name, store)})
+			src := c.Account(a.Name, store, &cache.AccountOptions{
+				Expunge:     a.IMAP.Delete == config.DeleteExpunge,
+				TrashFolder: a.IMAP.TrashFolder,
+				MaxDeletes:  a.IMAP.MaxDeletes,
+			})
+			st.accounts = append(st.accounts, fs.Account{Name: a.Name, Source: src})
 			appender = &sentCopier{account: a.Name, store: store, log: log}
 		case a.POP3 != nil:
 			client, err := newPOP3Client(a, log)

@@ -94,6 +94,10 @@ const (
 	MaxSendDelay = time.Hour
 	// DefaultMaxCacheSize is cache.max_size when absent: 2 GiB.
 	DefaultMaxCacheSize int64 = 2 << 30
+	// DefaultMaxDeletes is imap.max_deletes when absent.
+	DefaultMaxDeletes = 100
+	// MaxMaxDeletes is the largest imap.max_deletes accepted.
+	MaxMaxDeletes = 1_000_000
 	// DefaultIMAPPollInterval is imap.poll_interval when absent.
 	DefaultIMAPPollInterval = 60 * time.Second
 	// MinIMAPPollInterval is the smallest imap.poll_interval accepted.
@@ -213,6 +217,9 @@ type IMAP struct {
 	Delete string
 	// TrashFolder overrides the special-use \Trash folder when not "".
 	TrashFolder string
+	// MaxDeletes is how many messages rm may remove (to Trash or for
+	// good) within a minute; more are refused (the mass-deletion guard).
+	MaxDeletes int
 	// SentFolder overrides the special-use \Sent folder when not "";
 	// SentFolderNone disables the copy of sent mail.
 	SentFolder string

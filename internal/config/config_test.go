@@ -35,6 +35,7 @@ func TestParseDesignExample(t *testing.T) {
 					PollInterval:   60 * time.Second,
 					MaxConnections: 4,
 					Delete:         "trash",
+					MaxDeletes:     100,
 				},
 				SMTP: &SMTP{Server: Server{
 					Host: "smtp.work.example", Port: 587, TLS: "starttls",
@@ -126,6 +127,7 @@ name = "p"
 	check("imap poll_interval", im.PollInterval, time.Minute)
 	check("imap max_connections", im.MaxConnections, 4)
 	check("imap delete", im.Delete, "trash")
+	check("imap max_deletes", im.MaxDeletes, 100)
 	check("imap sent copy disabled", im.SentCopyDisabled(), false)
 	sm := cfg.Accounts[0].SMTP
 	check("smtp tls", sm.TLS, "starttls")
@@ -158,6 +160,7 @@ name = "a"
   delete = "expunge"
   sent_folder = "-"
   trash_folder = "Bin"
+  max_deletes = 5000
 [[accounts]]
 name = "b"
   [accounts.pop3]
@@ -187,6 +190,7 @@ name = "b"
 		{"delete", im.Delete, "expunge"},
 		{"sent copy disabled", im.SentCopyDisabled(), true},
 		{"trash_folder", im.TrashFolder, "Bin"},
+		{"max_deletes", im.MaxDeletes, 5000},
 		{"leave_on_server", po.LeaveOnServer, false},
 		{"pop3 poll_interval", po.PollInterval, 10 * time.Second},
 		{"pop3 addr", po.Addr(), "localhost:110"},
@@ -274,6 +278,7 @@ func TestParseErrors(t *testing.T) {
 		{"poll_interval integer", imapServer("poll_interval = 60\n"), []string{w + `.imap.poll_interval: want a duration string such as "60s"`}},
 		{"poll_interval bad", imapServer("poll_interval = 'often'\n"), []string{w + `.imap.poll_interval: "often" is not a duration`}},
 		{"max_connections", imapServer("max_connections = 33\n"), []string{w + ".imap.max_connections: 33 is out of range 1..32"}},
+		{"max_deletes", imapServer("max_deletes = 0\n"), []string{w + ".imap.max_deletes: 0 is out of range 1..1000000"}},
 		{"idle needs connections", imapServer("max_connections = 2\nidle_folders = ['INBOX', 'Lists']\n"), []string{w + ".imap.idle_folders: 2 folders watched with IDLE", "raise max_connections to 3"}},
 		{"idle folder empty", imapServer("idle_folders = ['']\n"), []string{w + ".imap.idle_folders[0]: is empty"}},
 		{"idle folder twice", imapServer("idle_folders = ['INBOX', 'INBOX']\n"), []string{w + `.imap.idle_folders[1]: "INBOX" is listed twice`}},

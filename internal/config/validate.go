@@ -245,6 +245,7 @@ func buildIMAP(t *table, baseDir string) *IMAP {
 		PollInterval:   DefaultIMAPPollInterval,
 		MaxConnections: DefaultIMAPMaxConnections,
 		Delete:         DeleteTrash,
+		MaxDeletes:     DefaultMaxDeletes,
 	}
 	if folders, ok := t.strs("idle_folders"); ok {
 		for j, f := range folders {
@@ -282,6 +283,13 @@ func buildIMAP(t *table, baseDir string) *IMAP {
 		}
 	}
 	m.TrashFolder, _ = t.str("trash_folder")
+	if n, ok := t.integer("max_deletes"); ok {
+		if n < 1 || n > MaxMaxDeletes {
+			t.p.add(t.key("max_deletes"), "%d is out of range 1..%d", n, MaxMaxDeletes)
+		} else {
+			m.MaxDeletes = int(n)
+		}
+	}
 	m.SentFolder, _ = t.str("sent_folder")
 	return m
 }
