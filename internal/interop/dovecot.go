@@ -32,6 +32,10 @@ type DovecotOptions struct {
 	// "/". Real Maildir servers often use "." (Dovecot's own default), which
 	// a test of the delimiter handling may want.
 	Separator string
+	// IMAPCapability, when set, is the capability list Dovecot advertises
+	// after login (its imap_capability setting), to play a server without
+	// MOVE or UIDPLUS: clients go by what is advertised.
+	IMAPCapability string
 }
 
 // Dovecot is a running private Dovecot 2.3 instance on 127.0.0.1, started
@@ -372,6 +376,9 @@ func (d *Dovecot) config(o DovecotOptions) string {
 	p("")
 	p("mail_location = maildir:%s/%%n", filepath.Join(d.Dir, "mail"))
 	p("pop3_uidl_format = %%08Xu%%08Xv")
+	if o.IMAPCapability != "" {
+		p("imap_capability = %s", o.IMAPCapability)
+	}
 	p("namespace inbox {")
 	p("  inbox = yes")
 	p("  prefix =")
