@@ -64,9 +64,12 @@
 // # Changing mail
 //
 // Changes go through optional interfaces of the Source (Remover, Mover,
-// FolderEditor, Flagger, Appender). An account whose Source implements one
-// of Remover, Mover, FolderEditor and Appender shows its directories 0700,
-// others 0500; message files are always 0444.
+// FolderEditor, Flagger, Appender); both Sources (the IMAP cache and the
+// POP3 store) implement all of them. An account whose Source implements
+// one of Remover, Mover, FolderEditor and Appender shows its directories
+// 0700, others 0500; message files are always 0444. What a change means
+// on the server (Trash, UID EXPUNGE, the mass-deletion guard) is the
+// Source's business: see cache.Account.
 //
 //   - rm FILE: Remover.Remove.
 //   - mv FILE DIR/: Mover.Move into DIR's mailbox. The message takes the
@@ -85,15 +88,18 @@
 //   - setfattr -n user.mail.flags -v '\Seen \Flagged' FILE: Flagger.SetFlags
 //     (flags separated by white space; removing the attribute clears
 //     them). getfattr -d FILE shows user.mail.flags, user.mail.uid and
-//     user.mail.message-id; flags come from Flagger.Flags, else from the
-//     listing. The kernel does not cache extended attributes.
+//     user.mail.message-id; flags come from the listing (synced when older
+//     than StaleAfter). The kernel does not cache extended attributes.
 //
 // Errno choices:
 //
 //   - EACCES: the account's Source cannot make that change (no such
 //     interface), writing to an existing message, and what the server
-//     refuses (remote.ErrRefused, such as deleting INBOX).
-//   - ENOTSUP: setting flags on an account without Flagger, setting
+//     refuses (remote.ErrRefused: NOPERM, CANNOT, a read-only mailbox).
+//   - ENOTSUP: a change the server cannot make safely
+//     (remote.ErrUnsupported: removing one message without UIDPLUS, moving
+//     one without MOVE and UIDPLUS), setting flags on an account without
+//     Flagger, setting
 //     extended attributes other than user.mail.* (so cp -p finds no ACLs
 //     to copy), and reading any outside the user namespace
 //     (security.selinux, system.posix_acl_access: GNU ls then stops
@@ -105,12 +111,17 @@
 //     directory that cannot hold messages or to the root, creating a file
 //     where no mailbox is, changing user.mail.uid or user.mail.message-id,
 //     anything that changes the root (rm, rmdir or mv of an account,
-//     mkdir, create).
+//     mkdir, create). From the Source: a removal the mass-deletion guard
+//     refuses (cache.ErrTooManyDeletes, logged by the cache once a minute,
+//     so only at debug level here), rm without a Trash folder, renaming or
+//     deleting INBOX.
 //   - EXDEV: mv to another account or between an account and outbox/, so
 //     that mv copies and removes (an Append, or a new outbox message,
 //     then a Remove).
-//   - EINVAL: a name holding the account's delimiter; EEXIST, ENOTEMPTY and
-//     other errnos a Source wraps in its errors pass through Errno.
+//   - EINVAL: a name holding the account's delimiter, a flag that is not
+//     an IMAP flag and a copied file that is not a message
+//     (remote.ErrInvalid); EEXIST, ENOTEMPTY and other errnos a Source
+//     wraps in its errors pass through Errno.
 //
 // Errors of servers and networks (the protocol clients classify, Errno
 // maps; the first row that matches wins):
