@@ -79,6 +79,7 @@ var codeKinds = map[imap.ResponseCode]error{
 	imap.ResponseCodeNoPerm:    remote.ErrRefused,
 	imap.ResponseCodeCannot:    remote.ErrRefused,
 	imap.ResponseCodeNoPrivate: remote.ErrRefused,
+	codeReadOnly:               remote.ErrRefused,
 	// Classes with an errno of their own.
 	imap.ResponseCodeOverQuota:     remote.ErrQuota,    // EDQUOT
 	imap.ResponseCodeTooBig:        remote.ErrTooBig,   // EFBIG
@@ -90,11 +91,17 @@ var codeKinds = map[imap.ResponseCode]error{
 // name: some of the messages asked for were expunged by another session.
 const codeExpungeIssued imap.ResponseCode = "EXPUNGEISSUED"
 
+// codeReadOnly is READ-ONLY, the code of an EXAMINE's OK, which some
+// servers also put on the NO to a change of a mailbox the user may only
+// read.
+const codeReadOnly imap.ResponseCode = "READ-ONLY"
+
 // serverErrKind classifies a tagged NO or BAD. A BAD means the server did
 // not understand what mailfs sent: ErrUnavailable. A NO with a known code
 // gets the code's sentinel (codeKinds). A NO without one is read for words:
-// "no such mailbox" is ErrNotFound, "permission denied" and the like
-// ErrRefused; anything else is the server failing to carry out the
+// "no such mailbox" is ErrNotFound, "permission denied", "read-only" and
+// the like ErrRefused, "already exists" ErrExists, "has children"
+// ErrNotEmpty; anything else is the server failing to carry out the
 // command, ErrUnavailable — EACCES only when the server says it is a
 // matter of permission.
 func serverErrKind(ie *imap.Error) error {
@@ -110,8 +117,25 @@ func serverErrKind(ie *imap.Error) error {
 		return remote.ErrNotFound
 	case looksLikePermission(ie.Text):
 		return remote.ErrRefused
+	case containsAny(ie.Text, "already exists"):
+		// CREATE or RENAME onto an existing mailbox, without ALREADYEXISTS.
+		return remote.ErrExists
+	case containsAny(ie.Text, "has children", "has inferior"):
+		// DELETE of a mailbox with children, without HASCHILDREN.
+		return remote.ErrNotEmpty
 	}
 	return remote.ErrUnavailable
+}
+
+// containsAny reports whether text contains one of words, ignoring case.
+func containsAny(text string, words ...string) bool {
+	t := strings.ToLower(text)
+	for _, w := range words {
+		if strings.Contains(t, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // serverTrouble reports whether a NO carries a code that puts the failure
@@ -142,7 +166,7 @@ func looksLikeNoSuchMailbox(text string) bool {
 
 func looksLikePermission(text string) bool {
 	t := strings.ToLower(text)
-	for _, s := range []string{"permission denied", "access denied", "not allowed", "not permitted", "insufficient rights", "no permission"} {
+	for _, s := range []string{"permission denied", "access denied", "not allowed", "not permitted", "insufficient rights", "no permission", "read-only", "read only"} {
 		if strings.Contains(t, s) {
 			return true
 		}

@@ -2,12 +2,14 @@ package remotetest
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/tls"
 	"fmt"
 	"io"
 	"log"
 	"net"
-	"sync/atomic"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,8 +37,17 @@ const (
 type IMAPOptions struct {
 	// Username and Password of the one account; default "user" / "pass".
 	Username, Password string
-	// Rev1 limits the server to IMAP4rev1: no MOVE, no UIDPLUS.
+	// Rev1 limits the server to IMAP4rev1 without MOVE and UIDPLUS (as
+	// NoMove and NoUIDPlus together).
 	Rev1 bool
+	// NoMove takes MOVE away: neither MOVE nor IMAP4rev2 (which includes
+	// it) is advertised, and a MOVE or UID MOVE sent anyway is answered
+	// BAD, as by a server that does not know the command.
+	NoMove bool
+	// NoUIDPlus takes UIDPLUS away: neither UIDPLUS nor IMAP4rev2 is
+	// advertised, UID EXPUNGE is answered BAD, and COPY, MOVE and APPEND
+	// answer without COPYUID or APPENDUID.
+	NoUIDPlus bool
 	// TLS selects plain, STARTTLS or implicit TLS (certificate from CA).
 	TLS TLSMode
 	// CA signs the server certificate; a new one is made when nil and TLS
@@ -47,7 +58,10 @@ type IMAPOptions struct {
 }
 
 // IMAP is an in-process IMAP server on loopback backed by go-imap's
-// imapmemserver.
+// imapmemserver. It counts the commands clients send (Count), refuses
+// those a test names (Refuse), and lets a test read and change its state
+// over connections of its own (Flags, Mailboxes, UIDs, Body, SetFlags),
+// which are neither counted nor refused.
 type IMAP struct {
 	// Addr is the listening address, "127.0.0.1:PORT".
 	Addr string
@@ -56,12 +70,25 @@ type IMAP struct {
 	// CA is the authority that signed the server certificate (nil without TLS).
 	CA *CA
 
-	user     *imapmemserver.User
-	server   *imapserver.Server
-	lb       *loopback
-	implicit bool // TLS from the first byte
+	user      *imapmemserver.User
+	server    *imapserver.Server
+	lb        *loopback
+	implicit  bool // TLS from the first byte
+	noMove    bool // see IMAPOptions.NoMove
+	noUIDPlus bool // see IMAPOptions.NoUIDPlus
+	// helperPass is the password of the helpers' own connections (Flags,
+	// Body…), whose commands are neither counted nor refused.
+	helperPass string
 
-	fetches atomic.Int64 // FETCH commands served
+	mu       sync.Mutex
+	counts   map[string]int64       // commands served by name; guarded by mu
+	rwFetch  int64                  // FETCH commands on a read-write selection; guarded by mu
+	refusals map[string]*imap.Error // Refuse; guarded by mu
+
+	// boxMu serialises the changes of mailbox names, so that names
+	// matches the user's mailboxes.
+	boxMu sync.Mutex
+	names map[string]bool // every mailbox name; guarded by boxMu
 }
 
 // NewIMAP starts an IMAP server for the test and stops it in t.Cleanup.
@@ -82,7 +109,16 @@ func StartIMAP(opts *IMAPOptions) (*IMAP, error) {
 	if o.Logger == nil {
 		o.Logger = log.New(io.Discard, "", 0)
 	}
-	s := &IMAP{Username: o.Username, Password: o.Password, implicit: o.TLS == TLSImplicit}
+	s := &IMAP{
+		Username: o.Username, Password: o.Password,
+		implicit:   o.TLS == TLSImplicit,
+		noMove:     o.Rev1 || o.NoMove,
+		noUIDPlus:  o.Rev1 || o.NoUIDPlus,
+		helperPass: "helper-" + rand.Text(),
+		counts:     map[string]int64{},
+		refusals:   map[string]*imap.Error{},
+		names:      map[string]bool{"INBOX": true},
+	}
 	ca, tlsConfig, err := serverTLS(o.TLS, o.CA)
 	if err != nil {
 		return nil, err
@@ -95,16 +131,11 @@ func StartIMAP(opts *IMAPOptions) (*IMAP, error) {
 	if err := s.user.Create("INBOX", nil); err != nil {
 		return nil, err
 	}
-	caps := imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}}
-	if o.Rev1 {
-		caps = imap.CapSet{imap.CapIMAP4rev1: {}}
-	}
 	srvOpts := &imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			sess := mem.NewSession().(imapserver.SessionIMAP4rev2)
-			return &countingSession{SessionIMAP4rev2: sess, fetches: &s.fetches}, nil, nil
+			return s.newSession(mem), nil, nil
 		},
-		Caps:         caps,
+		Caps:         s.caps(),
 		Logger:       o.Logger,
 		InsecureAuth: true,
 	}
@@ -146,14 +177,40 @@ func (s *IMAP) Close() error {
 // serves again.
 func (s *IMAP) SetDown(down bool) { s.lb.setDown(down) }
 
-// Fetches returns the number of FETCH commands (UID FETCH included) served.
-func (s *IMAP) Fetches() int64 { return s.fetches.Load() }
+// caps returns the capabilities the server advertises: IMAP4rev2 (which
+// includes MOVE and UIDPLUS) unless one of them is taken away.
+func (s *IMAP) caps() imap.CapSet {
+	if !s.noMove && !s.noUIDPlus {
+		return imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}}
+	}
+	caps := imap.CapSet{imap.CapIMAP4rev1: {}}
+	if !s.noMove {
+		caps[imap.CapMove] = struct{}{}
+	}
+	if !s.noUIDPlus {
+		caps[imap.CapUIDPlus] = struct{}{}
+	}
+	return caps
+}
+
+// Fetches returns the number of FETCH commands (UID FETCH included) that
+// clients sent (see Count).
+func (s *IMAP) Fetches() int64 { return s.Count("FETCH") + s.Count("UID FETCH") }
 
 // CreateMailbox creates a mailbox (parents are not implied).
-func (s *IMAP) CreateMailbox(name string) error { return s.user.Create(name, nil) }
+func (s *IMAP) CreateMailbox(name string) error {
+	s.boxMu.Lock()
+	defer s.boxMu.Unlock()
+	return s.createLocked(name, nil)
+}
 
-// DeleteMailbox deletes a mailbox and its messages.
-func (s *IMAP) DeleteMailbox(name string) error { return s.user.Delete(name) }
+// DeleteMailbox deletes a mailbox and its messages (not the mailboxes
+// under it).
+func (s *IMAP) DeleteMailbox(name string) error {
+	s.boxMu.Lock()
+	defer s.boxMu.Unlock()
+	return s.deleteLocked(name)
+}
 
 // Append adds a message to a mailbox with the given flags and INTERNALDATE
 // and returns its UID.
@@ -172,14 +229,11 @@ func (s *IMAP) Append(mailbox string, msg []byte, flags []string, date time.Time
 // Flags reads the flags of every message in mailbox through a separate
 // client connection that fetches nothing but FLAGS, so it changes nothing.
 func (s *IMAP) Flags(mailbox string) (map[uint32][]string, error) {
-	c, err := s.dial()
+	c, err := s.examine(mailbox)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	if _, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
-		return nil, fmt.Errorf("select %s: %w", mailbox, err)
-	}
 	msgs, err := c.Fetch(imap.SeqSet{imap.SeqRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true}).Collect()
 	if err != nil {
 		return nil, fmt.Errorf("fetch flags in %s: %w", mailbox, err)
@@ -195,6 +249,105 @@ func (s *IMAP) Flags(mailbox string) (map[uint32][]string, error) {
 	return out, nil
 }
 
+// Mailboxes lists the names of every mailbox (LIST "" "*"), sorted, through
+// a separate client connection.
+func (s *IMAP) Mailboxes() ([]string, error) {
+	c, err := s.dial()
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	list, err := c.List("", "*", nil).Collect()
+	if err != nil {
+		return nil, fmt.Errorf("list mailboxes: %w", err)
+	}
+	names := make([]string, len(list))
+	for i, l := range list {
+		names[i] = l.Mailbox
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// UIDs returns the UIDs of the messages in mailbox, ascending, read through
+// a separate client connection with EXAMINE and UID SEARCH.
+func (s *IMAP) UIDs(mailbox string) ([]uint32, error) {
+	c, err := s.examine(mailbox)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	data, err := c.UIDSearch(&imap.SearchCriteria{}, nil).Wait()
+	if err != nil {
+		return nil, fmt.Errorf("search %s: %w", mailbox, err)
+	}
+	var out []uint32
+	for _, uid := range data.AllUIDs() {
+		out = append(out, uint32(uid))
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Body returns the bytes of message uid in mailbox, read through a separate
+// client connection with EXAMINE and BODY.PEEK[], so that \Seen stays as it
+// was. A message that is not there is an error.
+func (s *IMAP) Body(mailbox string, uid uint32) ([]byte, error) {
+	c, err := s.examine(mailbox)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	section := &imap.FetchItemBodySection{Peek: true}
+	msgs, err := c.Fetch(imap.UIDSetNum(imap.UID(uid)), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s/%d: %w", mailbox, uid, err)
+	}
+	for _, m := range msgs {
+		if uint32(m.UID) == uid {
+			return m.FindBodySection(section), nil
+		}
+	}
+	return nil, fmt.Errorf("fetch %s/%d: no such message", mailbox, uid)
+}
+
+// SetFlags replaces the flags of message uid in mailbox with flags, as
+// another mail client would: SELECT and UID STORE FLAGS.SILENT on a
+// separate connection.
+func (s *IMAP) SetFlags(mailbox string, uid uint32, flags []string) error {
+	c, err := s.dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.Select(mailbox, nil).Wait(); err != nil {
+		return fmt.Errorf("select %s: %w", mailbox, err)
+	}
+	store := &imap.StoreFlags{Op: imap.StoreFlagsSet, Silent: true, Flags: []imap.Flag{}}
+	for _, f := range flags {
+		store.Flags = append(store.Flags, imap.Flag(f))
+	}
+	if err := c.Store(imap.UIDSetNum(imap.UID(uid)), store, nil).Close(); err != nil {
+		return fmt.Errorf("store flags of %s/%d: %w", mailbox, uid, err)
+	}
+	return nil
+}
+
+// examine dials a helper connection with mailbox opened read-only.
+func (s *IMAP) examine(mailbox string) (*imapclient.Client, error) {
+	c, err := s.dial()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("examine %s: %w", mailbox, err)
+	}
+	return c, nil
+}
+
+// dial connects a helper client: its password marks the session as one
+// whose commands are neither counted nor refused.
 func (s *IMAP) dial() (*imapclient.Client, error) {
 	var c *imapclient.Client
 	var err error
@@ -207,22 +360,11 @@ func (s *IMAP) dial() (*imapclient.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Login(s.Username, s.Password).Wait(); err != nil {
+	if err := c.Login(s.Username, s.helperPass).Wait(); err != nil {
 		c.Close()
 		return nil, err
 	}
 	return c, nil
-}
-
-// countingSession counts FETCH commands on top of imapmemserver's session.
-type countingSession struct {
-	imapserver.SessionIMAP4rev2
-	fetches *atomic.Int64
-}
-
-func (s *countingSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
-	s.fetches.Add(1)
-	return s.SessionIMAP4rev2.Fetch(w, numSet, options)
 }
 
 type literal struct {
