@@ -8,13 +8,11 @@ import (
 	"io"
 	"log"
 	"net"
-	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 )
@@ -226,145 +224,32 @@ func (s *IMAP) Append(mailbox string, msg []byte, flags []string, date time.Time
 	return uint32(data.UID), nil
 }
 
-// Flags reads the flags of every message in mailbox through a separate
-// client connection that fetches nothing but FLAGS, so it changes nothing.
-func (s *IMAP) Flags(mailbox string) (map[uint32][]string, error) {
-	c, err := s.examine(mailbox)
-	if err != nil {
-		return nil, err
+// View returns a View of the account whose sessions are neither counted
+// nor refused (they log in with a password of their own).
+func (s *IMAP) View() *View {
+	v := &View{Addr: s.Addr, Username: s.Username, Password: s.helperPass}
+	if s.CA != nil && s.implicit {
+		v.TLS = &tls.Config{RootCAs: s.CA.Pool}
 	}
-	defer c.Close()
-	msgs, err := c.Fetch(imap.SeqSet{imap.SeqRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true}).Collect()
-	if err != nil {
-		return nil, fmt.Errorf("fetch flags in %s: %w", mailbox, err)
-	}
-	out := make(map[uint32][]string, len(msgs))
-	for _, m := range msgs {
-		fl := []string{}
-		for _, f := range m.Flags {
-			fl = append(fl, string(f))
-		}
-		out[uint32(m.UID)] = fl
-	}
-	return out, nil
+	return v
 }
 
-// Mailboxes lists the names of every mailbox (LIST "" "*"), sorted, through
-// a separate client connection.
-func (s *IMAP) Mailboxes() ([]string, error) {
-	c, err := s.dial()
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	list, err := c.List("", "*", nil).Collect()
-	if err != nil {
-		return nil, fmt.Errorf("list mailboxes: %w", err)
-	}
-	names := make([]string, len(list))
-	for i, l := range list {
-		names[i] = l.Mailbox
-	}
-	slices.Sort(names)
-	return names, nil
-}
+// Flags returns the flags of every message in mailbox (View.Flags).
+func (s *IMAP) Flags(mailbox string) (map[uint32][]string, error) { return s.View().Flags(mailbox) }
 
-// UIDs returns the UIDs of the messages in mailbox, ascending, read through
-// a separate client connection with EXAMINE and UID SEARCH.
-func (s *IMAP) UIDs(mailbox string) ([]uint32, error) {
-	c, err := s.examine(mailbox)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	data, err := c.UIDSearch(&imap.SearchCriteria{}, nil).Wait()
-	if err != nil {
-		return nil, fmt.Errorf("search %s: %w", mailbox, err)
-	}
-	var out []uint32
-	for _, uid := range data.AllUIDs() {
-		out = append(out, uint32(uid))
-	}
-	slices.Sort(out)
-	return out, nil
-}
+// Mailboxes lists the names of every mailbox, sorted (View.Mailboxes).
+func (s *IMAP) Mailboxes() ([]string, error) { return s.View().Mailboxes() }
 
-// Body returns the bytes of message uid in mailbox, read through a separate
-// client connection with EXAMINE and BODY.PEEK[], so that \Seen stays as it
-// was. A message that is not there is an error.
-func (s *IMAP) Body(mailbox string, uid uint32) ([]byte, error) {
-	c, err := s.examine(mailbox)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	section := &imap.FetchItemBodySection{Peek: true}
-	msgs, err := c.Fetch(imap.UIDSetNum(imap.UID(uid)), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
-	if err != nil {
-		return nil, fmt.Errorf("fetch %s/%d: %w", mailbox, uid, err)
-	}
-	for _, m := range msgs {
-		if uint32(m.UID) == uid {
-			return m.FindBodySection(section), nil
-		}
-	}
-	return nil, fmt.Errorf("fetch %s/%d: no such message", mailbox, uid)
-}
+// UIDs returns the UIDs of the messages in mailbox, ascending (View.UIDs).
+func (s *IMAP) UIDs(mailbox string) ([]uint32, error) { return s.View().UIDs(mailbox) }
 
-// SetFlags replaces the flags of message uid in mailbox with flags, as
-// another mail client would: SELECT and UID STORE FLAGS.SILENT on a
-// separate connection.
+// Body returns the bytes of message uid in mailbox (View.Body).
+func (s *IMAP) Body(mailbox string, uid uint32) ([]byte, error) { return s.View().Body(mailbox, uid) }
+
+// SetFlags replaces the flags of message uid in mailbox, as another client
+// would (View.SetFlags).
 func (s *IMAP) SetFlags(mailbox string, uid uint32, flags []string) error {
-	c, err := s.dial()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if _, err := c.Select(mailbox, nil).Wait(); err != nil {
-		return fmt.Errorf("select %s: %w", mailbox, err)
-	}
-	store := &imap.StoreFlags{Op: imap.StoreFlagsSet, Silent: true, Flags: []imap.Flag{}}
-	for _, f := range flags {
-		store.Flags = append(store.Flags, imap.Flag(f))
-	}
-	if err := c.Store(imap.UIDSetNum(imap.UID(uid)), store, nil).Close(); err != nil {
-		return fmt.Errorf("store flags of %s/%d: %w", mailbox, uid, err)
-	}
-	return nil
-}
-
-// examine dials a helper connection with mailbox opened read-only.
-func (s *IMAP) examine(mailbox string) (*imapclient.Client, error) {
-	c, err := s.dial()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("examine %s: %w", mailbox, err)
-	}
-	return c, nil
-}
-
-// dial connects a helper client: its password marks the session as one
-// whose commands are neither counted nor refused.
-func (s *IMAP) dial() (*imapclient.Client, error) {
-	var c *imapclient.Client
-	var err error
-	switch {
-	case s.CA != nil && s.implicit:
-		c, err = imapclient.DialTLS(s.Addr, &imapclient.Options{TLSConfig: &tls.Config{RootCAs: s.CA.Pool}})
-	default:
-		c, err = imapclient.DialInsecure(s.Addr, nil)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := c.Login(s.Username, s.helperPass).Wait(); err != nil {
-		c.Close()
-		return nil, err
-	}
-	return c, nil
+	return s.View().SetFlags(mailbox, uid, flags)
 }
 
 type literal struct {
