@@ -228,6 +228,12 @@ func (a *Account) move(ctx context.Context, ed remote.Editor, op, from string, u
 	a.served(from, err)
 	if err != nil {
 		changed(src, err)
+		if placed.Known() {
+			// The copy is made but the original stayed (a COPY whose
+			// STORE or EXPUNGE failed): both mailboxes are relisted.
+			src.stale.Store(true)
+			dst.stale.Store(true)
+		}
 		return 0, fmt.Errorf("%s: %w", op, err)
 	}
 	body, _ := os.Open(a.c.bodyPath(a.name, from, uidValidity, uid))

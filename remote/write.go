@@ -32,7 +32,9 @@ type Editor interface {
 	// MOVE, or UID COPY, then UID STORE +FLAGS \Deleted and UID EXPUNGE
 	// of that one UID when the server has UIDPLUS but not MOVE). Without
 	// MOVE and without UIDPLUS it fails with ErrUnsupported before
-	// sending any command. A COPY that fails deletes nothing.
+	// sending any command. A COPY that fails deletes nothing; when the
+	// COPY worked but the STORE or EXPUNGE after it failed, the message
+	// is in both mailboxes: the error says so and Placed names the copy.
 	Move(ctx context.Context, from string, uidValidity, uid uint32, to string) (Placed, error)
 	// Expunge removes message uid from mailbox for good (IMAP: UID STORE
 	// +FLAGS \Deleted, then UID EXPUNGE of that UID). Without UIDPLUS it

@@ -8,7 +8,14 @@
 // *remote.OpError), and the streaming of listings and bodies without holding
 // whole folders or messages in memory.
 //
-// Nothing this package does changes server state: bodies are fetched with
-// BODY.PEEK[] and mailboxes are only ever EXAMINEd. Library types never leave
+// Reading never changes server state: bodies are fetched with BODY.PEEK[]
+// from mailboxes opened with EXAMINE. Changes (remote.Editor in edit.go and
+// folders.go, Append in append.go) SELECT the mailbox, check UIDVALIDITY
+// before touching anything, and leave the connection with UNSELECT (or a
+// new EXAMINE) so that no later read runs on a read-write mailbox; they
+// never send a plain EXPUNGE or CLOSE, only UID EXPUNGE of the messages
+// they marked, and refuse (remote.ErrUnsupported) what a server without
+// MOVE and UIDPLUS cannot do safely. go-imap's own MOVE fallback is not
+// used (it deletes mail when the COPY fails). Library types never leave
 // the package.
 package imap
