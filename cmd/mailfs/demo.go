@@ -27,6 +27,7 @@ default = true
   username = "user"
   password = "pass"
   sent_folder = "Sent"
+  trash_folder = "Trash"
   [accounts.smtp]
   host = "127.0.0.1"
   port = %d
@@ -65,8 +66,10 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := remotetest.Seed(imapSrv); err != nil {
 		return fmt.Errorf("demo sample mail: %w", err)
 	}
-	if err := imapSrv.CreateMailbox("Sent"); err != nil {
-		return fmt.Errorf("demo Sent folder: %w", err)
+	for _, mb := range []string{"Sent", "Trash"} {
+		if err := imapSrv.CreateMailbox(mb); err != nil {
+			return fmt.Errorf("demo %s folder: %w", mb, err)
+		}
 	}
 	smtpSrv, err := remotetest.StartSMTP(&remotetest.SMTPOptions{
 		Username: "user", Password: "pass",
@@ -105,6 +108,6 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	mountpoint := pos[0]
 	fmt.Fprintf(stdout, "mailfs demo: IMAP %s, SMTP %s, POP3 %s on loopback; mounting at %s\n", imapSrv.Addr, smtpSrv.Addr, popSrv.Addr, mountpoint)
-	fmt.Fprintf(stdout, "try:  ls %[1]s/demo/INBOX   grep -rli invoice %[1]s   cp msg.eml %[1]s/outbox/   (Ctrl-C to unmount)\n", mountpoint)
+	fmt.Fprintf(stdout, "try:  ls %[1]s/demo/INBOX   grep -rli invoice %[1]s   cp msg.eml %[1]s/outbox/   mv/rm a message   (Ctrl-C to unmount)\n", mountpoint)
 	return serve(ctx, mountpoint, true, st, &fs.Options{Logger: log, Debug: f.verbose && os.Getenv("MAILFS_FUSE_DEBUG") != ""}, log)
 }
