@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"mailfs/internal/atomicfile"
+	"mailfs/internal/header"
 )
 
 // Draft is a message being written into outbox/NAME: the bytes go to a
@@ -168,7 +169,7 @@ func (d *Draft) feedHeader(p []byte, off int64) {
 		}
 	}
 	from := d.scan
-	end, next := headerEnd(d.hdr, from)
+	end, next := header.End(d.hdr, from)
 	d.scan = next
 	if err := checkFieldLines(d.hdr[from:next], from == 0); err != nil {
 		d.invalid = err
@@ -202,38 +203,23 @@ func checkFieldLines(b []byte, first bool) error {
 		if i < 0 {
 			return nil
 		}
-		line := bytes.TrimRight(b[:i], "\r")
+		line := header.TrimEOL(b[:i+1])
 		b = b[i+1:]
-		switch {
-		case len(line) == 0:
+		switch header.Kind(line) {
+		case header.Blank:
 			return nil // the blank line: the body follows
-		case line[0] == ' ' || line[0] == '\t':
+		case header.Continuation:
 			if first {
 				return invalidf("the first line \"%s\" is indented: a message starts with a header field such as \"To: someone@example.org\"", excerpt(string(line), 60))
 			}
 		default:
-			name, _, ok := bytes.Cut(line, []byte(":"))
-			if !ok || !validFieldName(name) {
+			if name, _, ok := bytes.Cut(line, []byte(":")); !ok || !header.ValidName(name) {
 				return invalidf("\"%s\" is not a header field (\"Name: value\"): a message starts with header fields such as \"To: someone@example.org\", then a blank line, then the text", excerpt(string(line), 60))
 			}
 		}
 		first = false
 	}
 	return nil
-}
-
-// validFieldName reports whether name is a header field name (RFC 5322:
-// printable ASCII except colon, at least one character).
-func validFieldName(name []byte) bool {
-	if len(name) == 0 {
-		return false
-	}
-	for _, c := range name {
-		if c < 33 || c > 126 {
-			return false
-		}
-	}
-	return true
 }
 
 // Commit makes the draft a queued message: the file is fsync'ed, the

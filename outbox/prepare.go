@@ -15,29 +15,12 @@ import (
 	"time"
 
 	"github.com/emersion/go-message/mail"
-	"github.com/emersion/go-message/textproto"
+
+	"mailfs/internal/header"
 )
 
 // dateLayout is the RFC 5322 date-time format.
 const dateLayout = "Mon, 02 Jan 2006 15:04:05 -0700"
-
-// headerEnd returns the length of the header block at the start of b,
-// including the blank line that ends it, or -1 when b holds no blank line.
-// Scanning starts at from, which must be the start of a line.
-func headerEnd(b []byte, from int) (end, next int) {
-	i := from
-	for i < len(b) {
-		j := bytes.IndexByte(b[i:], '\n')
-		if j < 0 {
-			break
-		}
-		if j == 0 || (j == 1 && b[i] == '\r') {
-			return i + j + 1, i + j + 1
-		}
-		i += j + 1
-	}
-	return -1, i
-}
 
 // lineEnding returns the line ending the message uses: that of its first
 // line, CRLF when it has none.
@@ -65,15 +48,14 @@ func terminate(hb []byte, complete bool) []byte {
 	return append(out, eol...)
 }
 
-// parseHeader parses a header block that ends with a blank line.
+// parseHeader parses a header block that ends with a blank line. Every
+// line must be a field or its continuation (checkFieldLines), as when the
+// draft was written.
 func parseHeader(hb []byte) (*mail.Header, error) {
-	th, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(hb)))
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, invalidf("header: %v", err)
+	if err := checkFieldLines(hb, true); err != nil {
+		return nil, err
 	}
-	h := &mail.Header{}
-	h.Header.Header = th
-	return h, nil
+	return header.Parse(hb).Mail(), nil
 }
 
 // rewriteHeader returns the header block to transmit: hb (ending with its
@@ -99,10 +81,10 @@ func rewriteHeader(hb []byte, h *mail.Header, p *plan, now time.Time) []byte {
 		if j >= 0 {
 			line = hb[i : i+j+1]
 		}
-		switch {
-		case line[0] == ' ' || line[0] == '\t':
+		switch header.Kind(header.TrimEOL(line)) {
+		case header.Continuation:
 			// A continuation line belongs to the field above.
-		case len(bytes.TrimRight(line, "\r\n")) == 0:
+		case header.Blank:
 			drop = false // the blank line that ends the header
 		default:
 			name, _, _ := bytes.Cut(line, []byte(":"))
@@ -133,7 +115,7 @@ func (o *Outbox) readHeaderBlock(f *os.File, size int64) (hb []byte, bodyOff int
 	if _, err := f.ReadAt(buf, 0); err != nil && !errors.Is(err, io.EOF) {
 		return nil, 0, fmt.Errorf("read message: %w", err)
 	}
-	end, _ := headerEnd(buf, 0)
+	end, _ := header.End(buf, 0)
 	switch {
 	case end >= 0:
 		return buf[:end], int64(end), nil

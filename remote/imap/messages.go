@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"mailfs/internal/header"
 	"mailfs/remote"
 )
 
@@ -165,8 +164,8 @@ type meta struct {
 	msgID    string
 }
 
-// readMeta consumes the items of msg; a header literal is parsed for the
-// subject and Message-ID, any other literal discarded.
+// readMeta consumes the items of msg; a header literal is read for the
+// subject and Message-ID (header.Parse), any other literal discarded.
 func (s *Store) readMeta(msg *imapclient.FetchMessageData) meta {
 	var m meta
 	for item := msg.Next(); item != nil; item = msg.Next() {
@@ -190,9 +189,8 @@ func (s *Store) readMeta(msg *imapclient.FetchMessageData) meta {
 			if err != nil {
 				continue // the command fails with the connection
 			}
-			subject, msgID := parseHeaderFields(b)
-			m.subject = cleanSubject(s.decodeWords(subject))
-			m.msgID = msgID
+			h := header.Parse(b)
+			m.subject, m.msgID = h.Subject(), h.MessageID()
 		}
 	}
 	return m
@@ -218,16 +216,4 @@ func flagStrings(flags []imap.Flag) []string {
 		out[i] = string(f)
 	}
 	return out
-}
-
-// cleanSubject makes a decoded subject valid single-line UTF-8: folding
-// whitespace becomes one space and bytes of an unknown charset become U+FFFD.
-func cleanSubject(s string) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	if strings.ContainsAny(s, "\r\n\t") {
-		s = strings.Join(strings.Fields(s), " ")
-	}
-	return s
 }

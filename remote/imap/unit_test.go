@@ -12,49 +12,6 @@ import (
 	"mailfs/remote"
 )
 
-func TestParseHeaderFields(t *testing.T) {
-	for _, tc := range []struct {
-		name, in, subject, msgID string
-	}{
-		{"plain", "Subject: Hello\r\nMessage-ID: <a@b>\r\n\r\n", "Hello", "a@b"},
-		{"case and order", "message-id:   <x.y@z>  \r\nSUBJECT:Hi there\r\n\r\n", "Hi there", "x.y@z"},
-		{"folded", "Subject: =?UTF-8?B?7JWI?=\r\n =?UTF-8?B?64WV?=\r\n\tend\r\n\r\n", "=?UTF-8?B?7JWI?= =?UTF-8?B?64WV?= end", ""},
-		{"bare LF, no brackets", "Subject: a\nMessage-Id: naked@id\n\n", "a", "naked@id"},
-		{"first wins", "Subject: one\r\nSubject: two\r\n\r\n", "one", ""},
-		{"empty", "\r\n", "", ""},
-		{"8-bit UTF-8", "Subject: Grüße 보관함\r\n\r\n", "Grüße 보관함", ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			subject, msgID := parseHeaderFields([]byte(tc.in))
-			if subject != tc.subject || msgID != tc.msgID {
-				t.Errorf("got %q, %q; want %q, %q", subject, msgID, tc.subject, tc.msgID)
-			}
-		})
-	}
-}
-
-func TestDecodeSubject(t *testing.T) {
-	s := New(nil)
-	for _, tc := range []struct{ in, want string }{
-		{"=?UTF-8?B?7JWI64WV7ZWY7IS47JqU?=", "안녕하세요"},
-		{"=?ISO-8859-1?Q?Gr=FC=DFe?=", "Grüße"},
-		{"=?windows-1252?Q?=80_5_=96_caf=E9?=", "€ 5 – café"},
-		{"=?iso-8859-15?Q?=A4uro?=", "€uro"},
-		{"=?EUC-KR?B?vsiz5w==?=", "안녕"},
-		{"=?ISO-2022-JP?B?GyRCRnxLXBsoQg==?=", "日本"},
-		{"=?UTF-8?B?7JWI?= =?UTF-8?B?64WV?=", "안녕"},
-		{"plain text", "plain text"},
-		{"=?x-unknown?Q?abc?=", "=?x-unknown?Q?abc?="}, // kept as sent
-	} {
-		if got := cleanSubject(s.decodeWords(tc.in)); got != tc.want {
-			t.Errorf("decode %q: got %q, want %q", tc.in, got, tc.want)
-		}
-	}
-	if got, want := cleanSubject("bad \xff byte\r\n folded"), "bad \uFFFD byte folded"; got != want {
-		t.Errorf("cleanSubject: got %q, want %q", got, want)
-	}
-}
-
 func TestOptionsDefaults(t *testing.T) {
 	o := (&Options{Server: remote.Server{Host: "h", Username: "u"}}).withDefaults()
 	if o.Port != 993 || o.Auth != "plain" || o.MaxConns != 4 || o.DialTimeout != 15*time.Second ||
