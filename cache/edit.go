@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"mailfs/internal/header"
 	"mailfs/remote"
 )
 
@@ -291,11 +292,11 @@ func (a *Account) SetFlags(ctx context.Context, mailbox string, uid uint32, flag
 // an error wrapping remote.ErrInvalid, and nothing is appended.
 func (a *Account) Append(ctx context.Context, mailbox string, msg io.ReaderAt, size int64) (uint32, error) {
 	op := fmt.Sprintf("append to %s/%s", a.name, mailbox)
-	hb, err := shim.Read(io.NewSectionReader(msg, 0, size))
+	hb, err := header.Read(io.NewSectionReader(msg, 0, size))
 	if err != nil {
 		return 0, fmt.Errorf("%s: read the message: %w", op, err)
 	}
-	if err := shim.Check(hb); err != nil {
+	if err := header.Check(hb); err != nil {
 		return 0, fmt.Errorf("%s: %w: %w", op, remote.ErrInvalid, err)
 	}
 	app, ok := a.store.(remote.Appender)
@@ -305,7 +306,7 @@ func (a *Account) Append(ctx context.Context, mailbox string, msg io.ReaderAt, s
 	if down, cause := a.down(); down {
 		return 0, fmt.Errorf("%s: %w", op, cause)
 	}
-	date, err := shim.Parse(hb).Date()
+	date, err := header.Parse(hb).Date()
 	if err != nil {
 		date = time.Time{}
 	}

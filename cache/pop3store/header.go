@@ -1,7 +1,6 @@
 package pop3store
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -56,9 +55,4 @@ func parseMeta(r io.Reader) headerMeta {
 		}
 	}
 	return m
-}
-
-// newHeaderReader returns a reader of at most header.MaxBytes of r.
-func newHeaderReader(r io.Reader) *bufio.Reader {
-	return bufio.NewReaderSize(io.LimitReader(r, header.MaxBytes), 4096)
 }

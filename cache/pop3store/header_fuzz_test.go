@@ -2,7 +2,6 @@ package pop3store
 
 import (
 	"bytes"
-	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -44,40 +43,5 @@ func FuzzParseMeta(f *testing.F) {
 		if !m.Date.IsZero() && (m.Date.Year() < 1000 || m.Date.Year() > 9999) {
 			t.Fatalf("Date of %q: got %v, want zero or a year 1000–9999", msg, m.Date)
 		}
-	})
-}
-
-// FuzzCheckMessage checks the test that decides whether a file copied into
-// a POP3 folder is a message: it never panics, refuses with ErrInvalid, and
-// never accepts a header holding a NUL or one without any of messageFields.
-func FuzzCheckMessage(f *testing.F) {
-	for _, s := range headerSeeds {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, msg []byte) {
-		err := checkMessage(bytes.NewReader(msg))
-		if err != nil {
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("checkMessage(%q): got %v, want an error wrapping ErrInvalid", msg, err)
-			}
-			return
-		}
-		hdr := msg
-		if i := bytes.Index(msg, []byte("\n\r\n")); i >= 0 {
-			hdr = msg[:i]
-		}
-		if i := bytes.Index(hdr, []byte("\n\n")); i >= 0 {
-			hdr = hdr[:i]
-		}
-		if bytes.IndexByte(hdr, 0) >= 0 {
-			t.Fatalf("checkMessage(%q): accepted a header with a NUL", msg)
-		}
-		lower := strings.ToLower(string(hdr))
-		for _, k := range messageFields {
-			if strings.Contains(lower, strings.ToLower(k)+":") || strings.Contains(lower, strings.ToLower(k)+" ") {
-				return
-			}
-		}
-		t.Fatalf("checkMessage(%q): accepted a header without %v", msg, messageFields)
 	})
 }

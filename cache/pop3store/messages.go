@@ -1,17 +1,15 @@
 package pop3store
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"slices"
-	"strings"
 
-	"github.com/emersion/go-message/textproto"
 	bolt "go.etcd.io/bbolt"
 
+	"mailfs/internal/header"
 	"mailfs/remote"
 )
 
@@ -192,51 +190,15 @@ func (s *Store) Append(ctx context.Context, mailbox string, msg io.ReaderAt, siz
 	return n, nil
 }
 
-// messageFields are the header fields of which a message must have one.
-var messageFields = []string{"From", "Sender", "To", "Cc", "Subject", "Date", "Message-Id"}
-
-// checkMessage fails with ErrInvalid unless r starts with a well-formed
-// header that names one of messageFields.
+// checkMessage fails with an error wrapping ErrInvalid unless r starts
+// with a header that makes it a mail message (header.Check).
 func checkMessage(r io.Reader) error {
-	tr := &nulTracker{r: r}
-	br := newHeaderReader(tr)
-	h, err := textproto.ReadHeader(br)
-	// Of what was read, the bytes still buffered in br are not the header.
-	nul := bytes.IndexByte(tr.read[:len(tr.read)-br.Buffered()], 0) >= 0
+	hb, err := header.Read(r)
 	if err != nil {
-		return fmt.Errorf("not a mail message: %w: %w", ErrInvalid, err)
+		return fmt.Errorf("read the message: %w", err)
 	}
-	if h.Len() == 0 {
-		return fmt.Errorf("not a mail message (no header): %w", ErrInvalid)
+	if err := header.Check(hb); err != nil {
+		return fmt.Errorf("%w: %w", err, ErrInvalid)
 	}
-	fields := h.Fields()
-	for fields.Next() {
-		if raw, err := fields.Raw(); err != nil || strings.ContainsRune(string(raw), 0) {
-			return fmt.Errorf("not a mail message (NUL in header field %s): %w", fields.Key(), ErrInvalid)
-		}
-	}
-	if nul {
-		// In a line the parser dropped (an empty field name), found by
-		// FuzzCheckMessage.
-		return fmt.Errorf("not a mail message (NUL in the header): %w", ErrInvalid)
-	}
-	for _, k := range messageFields {
-		if h.Has(k) {
-			return nil
-		}
-	}
-	return fmt.Errorf("not a mail message (no From, To, Subject or Date): %w", ErrInvalid)
-}
-
-// nulTracker keeps the bytes read through it, so that checkMessage can see
-// every byte of the header, also those of lines the parser drops.
-type nulTracker struct {
-	r    io.Reader
-	read []byte
-}
-
-func (t *nulTracker) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	t.read = append(t.read, p[:n]...)
-	return n, err
+	return nil
 }
