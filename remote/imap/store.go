@@ -24,7 +24,7 @@ type Store struct {
 	log    *slog.Logger
 	slots  chan struct{} // one token per connection in use
 	connID atomic.Uint64
-	words  *mime.WordDecoder // RFC 2047 decoder for subjects
+	words  *mime.WordDecoder // RFC 2047 decoder the go-imap client uses (all charsets of go-message)
 
 	mu     sync.Mutex
 	idle   []*conn // guarded by mu; most recently released last
