@@ -181,23 +181,45 @@ func (a *Account) trash(ctx context.Context, op string) (string, error) {
 
 // expunge removes message uid of mailbox for good.
 func (a *Account) expunge(ctx context.Context, ed remote.Editor, op, mailbox string, uid uint32) error {
-	boxes, unlock, err := a.lockBoxes(ctx, mailbox)
+	return a.changeMessage(ctx, op, mailbox, uid, "", func(boxes boxSet, _ remote.MessageInfo, uidValidity uint32) error {
+		if err := ed.Expunge(ctx, mailbox, uidValidity, uid); err != nil {
+			return err
+		}
+		a.forget(boxes[mailbox], uidValidity, uid)
+		return nil
+	})
+}
+
+// boxSet is the mailboxes a change locked, by name.
+type boxSet = map[string]*mailbox
+
+// changeMessage runs change, which asks the server to change message uid
+// of mailbox and, when it agreed, changes the cache: with mailbox (and
+// also, when not "") locked against syncs, given their mailboxes and the
+// message's listing entry and UIDVALIDITY. It records how the server
+// answered (served, changed) and wraps change's error with op.
+func (a *Account) changeMessage(ctx context.Context, op, mailbox string, uid uint32, also string,
+	change func(boxes boxSet, info remote.MessageInfo, uidValidity uint32) error) error {
+	names := []string{mailbox}
+	if also != "" {
+		names = append(names, also)
+	}
+	boxes, unlock, err := a.lockBoxes(ctx, names...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	defer unlock()
 	m := boxes[mailbox]
-	_, uidValidity, err := a.listed(op, m, uid)
+	info, uidValidity, err := a.listed(op, m, uid)
 	if err != nil {
 		return err
 	}
-	err = ed.Expunge(ctx, mailbox, uidValidity, uid)
+	err = change(boxes, info, uidValidity)
 	a.served(mailbox, err)
 	if err != nil {
 		changed(m, err)
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	a.forget(m, uidValidity, uid)
 	return nil
 }
 
@@ -215,35 +237,29 @@ func (a *Account) Move(ctx context.Context, from string, uid uint32, to string) 
 }
 
 func (a *Account) move(ctx context.Context, ed remote.Editor, op, from string, uid uint32, to string) (uint32, error) {
-	boxes, unlock, err := a.lockBoxes(ctx, from, to)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", op, err)
-	}
-	defer unlock()
-	src, dst := boxes[from], boxes[to]
-	info, uidValidity, err := a.listed(op, src, uid)
-	if err != nil {
-		return 0, err
-	}
-	placed, err := ed.Move(ctx, from, uidValidity, uid, to)
-	a.served(from, err)
-	if err != nil {
-		changed(src, err)
-		if placed.Known() {
-			// The copy is made but the original stayed (a COPY whose
-			// STORE or EXPUNGE failed): both mailboxes are relisted.
-			src.stale.Store(true)
-			dst.stale.Store(true)
+	var placed remote.Placed
+	err := a.changeMessage(ctx, op, from, uid, to, func(boxes boxSet, info remote.MessageInfo, uidValidity uint32) error {
+		src, dst := boxes[from], boxes[to]
+		var err error
+		placed, err = ed.Move(ctx, from, uidValidity, uid, to)
+		if err != nil {
+			if placed.Known() {
+				// The copy is made but the original stayed (a COPY whose
+				// STORE or EXPUNGE failed): both mailboxes are relisted.
+				src.stale.Store(true)
+				dst.stale.Store(true)
+			}
+			return err
 		}
-		return 0, fmt.Errorf("%s: %w", op, err)
-	}
-	body, _ := os.Open(a.c.bodyPath(a.name, from, uidValidity, uid))
-	a.place(dst, placed, info, body)
-	if body != nil {
-		body.Close()
-	}
-	a.forget(src, uidValidity, uid)
-	return placed.UID, nil
+		body, _ := os.Open(a.c.bodyPath(a.name, from, uidValidity, uid))
+		a.place(dst, placed, info, body)
+		if body != nil {
+			body.Close()
+		}
+		a.forget(src, uidValidity, uid)
+		return nil
+	})
+	return placed.UID, err
 }
 
 // SetFlags replaces the flags of message uid in mailbox with flags
@@ -259,30 +275,19 @@ func (a *Account) SetFlags(ctx context.Context, mailbox string, uid uint32, flag
 	if err != nil {
 		return err
 	}
-	boxes, unlock, err := a.lockBoxes(ctx, mailbox)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	defer unlock()
-	m := boxes[mailbox]
-	_, uidValidity, err := a.listed(op, m, uid)
-	if err != nil {
-		return err
-	}
-	err = ed.SetFlags(ctx, mailbox, uidValidity, uid, flags)
-	a.served(mailbox, err)
-	if err != nil {
-		changed(m, err)
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	a.update(m, uidValidity, func(msgs []remote.MessageInfo, ch *folderChange) []remote.MessageInfo {
-		if i, ok := (&Listing{Messages: msgs}).index(uid); ok {
-			msgs[i].Flags = a.c.intern.flagSet(flags)
-			ch.put = append(ch.put, msgs[i])
+	return a.changeMessage(ctx, op, mailbox, uid, "", func(boxes boxSet, _ remote.MessageInfo, uidValidity uint32) error {
+		if err := ed.SetFlags(ctx, mailbox, uidValidity, uid, flags); err != nil {
+			return err
 		}
-		return msgs
+		a.update(boxes[mailbox], uidValidity, func(msgs []remote.MessageInfo, ch *folderChange) []remote.MessageInfo {
+			if i, ok := (&Listing{Messages: msgs}).index(uid); ok {
+				msgs[i].Flags = a.c.intern.flagSet(flags)
+				ch.put = append(ch.put, msgs[i])
+			}
+			return msgs
+		})
+		return nil
 	})
-	return nil
 }
 
 // Append stores the size bytes of msg in mailbox (APPEND) with its Date:

@@ -121,10 +121,21 @@ func (a *Account) syncOnce(ctx context.Context, m *mailbox, stale, fresh bool) (
 	if n := len(known); n > 0 {
 		maxUID = known[n-1].UID
 	}
+	// Every message new since the last sync has a UID of at least the
+	// UIDNEXT it reported. That can be below maxUID+1: a message this
+	// cache put in the mailbox (edit.go's place) is listed before the
+	// sync that learns what others delivered before it.
+	from := uint64(maxUID) + 1
+	if old.UIDNext != 0 && uint64(old.UIDNext) < from {
+		from = uint64(old.UIDNext)
+	}
 	var added []remote.MessageInfo
-	if (st.UIDNext != old.UIDNext || st.UIDNext == 0) && maxUID < math.MaxUint32 {
-		err := a.store.Messages(ctx, m.name, st.UIDValidity, maxUID+1, func(mi remote.MessageInfo) error {
-			if mi.UID > maxUID && (len(added) == 0 || mi.UID > added[len(added)-1].UID) {
+	if (st.UIDNext != old.UIDNext || st.UIDNext == 0) && from <= math.MaxUint32 {
+		err := a.store.Messages(ctx, m.name, st.UIDValidity, uint32(from), func(mi remote.MessageInfo) error {
+			if _, known := s.listing.Find(mi.UID); known || uint64(mi.UID) < from {
+				return nil
+			}
+			if len(added) == 0 || mi.UID > added[len(added)-1].UID {
 				added = append(added, a.c.intern.message(mi))
 			}
 			return nil
@@ -222,25 +233,30 @@ func (a *Account) apply(m *mailbox, st remote.MailboxStatus, uidValidity uint32,
 		mi.Flags = f
 		return true, true
 	}
-	for _, mi := range cur {
+	// Walk the known and the added messages together in UID order (added
+	// ones may lie below the last known: see syncOnce), so that keep sees
+	// ascending UIDs.
+	for i, k := 0, 0; i < len(cur) || k < len(added); {
+		var mi remote.MessageInfo
+		isNew := false
+		switch {
+		case k == len(added) || (i < len(cur) && cur[i].UID < added[k].UID):
+			mi, i = cur[i], i+1
+		case i < len(cur) && cur[i].UID == added[k].UID:
+			mi, i, k = cur[i], i+1, k+1 // placed here by this cache meanwhile
+		default:
+			mi, k, isNew = added[k], k+1, true
+		}
 		present, changed := keep(&mi)
 		switch {
-		case !present:
+		case !present && !isNew:
 			ch.del = append(ch.del, mi.UID)
 			continue
-		case changed:
+		case !present:
+			continue
+		case changed || isNew:
 			ch.put = append(ch.put, mi)
 		}
-		out = append(out, mi)
-	}
-	for _, mi := range added {
-		if len(out) > 0 && mi.UID <= out[len(out)-1].UID {
-			continue
-		}
-		if present, _ := keep(&mi); !present {
-			continue
-		}
-		ch.put = append(ch.put, mi)
 		out = append(out, mi)
 	}
 	if err := a.c.writeFolder(a.name, m.name, ch); err != nil {
