@@ -70,6 +70,12 @@ func imapConfig(t *testing.T, srv *remotetest.IMAP, cacheDir string) string {
 // imapConfigPort is imapConfig for srv reached at another port of
 // 127.0.0.1 (a proxy in front of it).
 func imapConfigPort(t *testing.T, srv *remotetest.IMAP, port int, cacheDir string) string {
+	return imapConfigWith(t, srv, port, cacheDir, "")
+}
+
+// imapConfigWith is imapConfigPort with extra lines at the end of
+// [accounts.imap].
+func imapConfigWith(t *testing.T, srv *remotetest.IMAP, port int, cacheDir, extra string) string {
 	return writeConfig(t, `
 [cache]
 dir = %q
@@ -83,7 +89,8 @@ addresses = ["bob@example.org"]
   tls = "none"
   username = %q
   password = %q
-`, cacheDir, port, srv.Username, srv.Password)
+%s
+`, cacheDir, port, srv.Username, srv.Password, extra)
 }
 
 // TestMountShowsServerMail mounts an in-process IMAP server through the

@@ -42,21 +42,7 @@ func writeDate(i int) time.Time {
 // writableConfig is a config for one IMAP account "test" on srv with the
 // extra [accounts.imap] lines extra.
 func writableConfig(t *testing.T, srv *remotetest.IMAP, extra string) string {
-	return writeConfig(t, `
-[cache]
-dir = %q
-
-[[accounts]]
-name = "test"
-addresses = ["bob@example.org"]
-  [accounts.imap]
-  host = "127.0.0.1"
-  port = %d
-  tls = "none"
-  username = %q
-  password = %q
-%s
-`, t.TempDir(), srv.Port(), srv.Username, srv.Password, extra)
+	return imapConfigWith(t, srv, srv.Port(), t.TempDir(), extra)
 }
 
 // fileOf returns the name of the message file with UID uid in dir.
