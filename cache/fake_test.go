@@ -31,6 +31,7 @@ type fakeStore struct {
 	// connection does.
 	cutAfter int
 	fetched  []uint32 // UIDs of every body Fetch delivered whole
+	fakeEdit          // write-side knobs (fake_edit_test.go)
 }
 
 type fakeBox struct {
@@ -186,7 +187,7 @@ func (f *fakeStore) Mailboxes(ctx context.Context) ([]remote.Mailbox, error) {
 	defer f.mu.Unlock()
 	var out []remote.Mailbox
 	for name := range f.boxes {
-		out = append(out, remote.Mailbox{Name: name, Delim: '/', Attrs: []string{`\HasNoChildren`}})
+		out = append(out, remote.Mailbox{Name: name, Delim: '/', Attrs: f.attrsLocked(name)})
 	}
 	slices.SortFunc(out, func(a, b remote.Mailbox) int { return cmpString(a.Name, b.Name) })
 	return out, nil
