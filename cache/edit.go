@@ -130,7 +130,7 @@ func (a *Account) Remove(ctx context.Context, mailbox string, uid uint32) error 
 		return err
 	}
 	trash, err := a.trash(ctx, op)
-	if err != nil {
+	if err != nil && !a.opts.Expunge {
 		return err
 	}
 	inTrash := trash != "" && trash == mailbox
@@ -324,6 +324,7 @@ func (a *Account) Append(ctx context.Context, mailbox string, msg io.ReaderAt, s
 	placed, err := app.Append(ctx, mailbox, nil, date, io.NewSectionReader(msg, 0, size), size)
 	a.served(mailbox, err)
 	if err != nil {
+		m.stale.Store(true) // a connection lost after the literal may have stored it
 		return 0, fmt.Errorf("%s: %w", op, err)
 	}
 	// The listing entry comes from the server, not from the file: the

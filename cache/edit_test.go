@@ -1012,6 +1012,20 @@ func TestCreateMailboxDropsOldCache(t *testing.T) {
 	wantUIDs(t, e.list("Old", time.Hour))
 }
 
+// A child another client created after the list was cached still stops
+// the DELETE: DeleteMailbox asks the server for the list first.
+func TestDeleteMailboxChildCreatedElsewhere(t *testing.T) {
+	e := newEditEnv(t, nil)
+	e.store.create("Parent")
+	e.prepare("Parent")
+	e.store.create("Parent/Kid") // by another client
+	err := e.a.DeleteMailbox(t.Context(), "Parent")
+	wantErr(t, "DeleteMailbox(Parent)", err, syscall.ENOTEMPTY)
+	if !e.store.hasBox("Parent") {
+		t.Errorf("Parent deleted on the server")
+	}
+}
+
 // DeleteMailbox removes an empty mailbox from the list at once; one that
 // holds messages or has a mailbox under it is ENOTEMPTY and stays.
 func TestDeleteMailbox(t *testing.T) {
@@ -1024,6 +1038,7 @@ func TestDeleteMailbox(t *testing.T) {
 	e.prepare("Empty", "Full")
 
 	wantNoErr(t, "DeleteMailbox(Empty)", e.a.DeleteMailbox(t.Context(), "Empty"))
+	e.store.resetCounts() // DeleteMailbox asks for the list; what follows must not
 	if e.store.hasBox("Empty") {
 		t.Errorf("Empty still on the server")
 	}

@@ -48,6 +48,12 @@ func (a *Account) DeleteMailbox(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	// The server's own list, not the cached one: a child created elsewhere
+	// must stop the DELETE (Dovecot deletes a parent and keeps its
+	// children).
+	if _, err := a.Mailboxes(ctx, 0); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
 	a.listMu.Lock()
 	defer a.listMu.Unlock()
 	known, err := a.knownMailboxes()
@@ -107,6 +113,9 @@ func (a *Account) RenameMailbox(ctx context.Context, oldName, newName string) er
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return a.editMailboxes(func(mbs []remote.Mailbox) []remote.Mailbox {
+		// What the list still has under the new name is gone from the
+		// server (the RENAME succeeded).
+		mbs = slices.DeleteFunc(mbs, func(m remote.Mailbox) bool { return under(m, newName) })
 		for i, m := range mbs {
 			rest, under := strings.CutPrefix(m.Name, oldName)
 			if !under || (rest != "" && (m.Delim == 0 || !strings.HasPrefix(rest, string(m.Delim)))) {
@@ -118,6 +127,11 @@ func (a *Account) RenameMailbox(ctx context.Context, oldName, newName string) er
 		}
 		return mbs
 	})
+}
+
+// under reports whether m is mailbox name or one below it.
+func under(m remote.Mailbox, name string) bool {
+	return m.Name == name || (m.Delim != 0 && strings.HasPrefix(m.Name, name+string(m.Delim)))
 }
 
 // editMailboxes stores and publishes the mailbox list edit returns from a
