@@ -15,7 +15,7 @@ type Account struct {
 	name  string
 	store remote.Store
 
-	syncs flightGroup[string, *Listing]           // by mailbox name
+	syncs flightGroup[string, *remote.Listing]    // by mailbox name
 	lists flightGroup[struct{}, []remote.Mailbox] // the mailbox list
 
 	fetchMu sync.Mutex               // guards pending
@@ -81,7 +81,7 @@ type remoteMessage = remote.MessageInfo
 // was never listed.
 type snapshot struct {
 	state   mboxState
-	listing *Listing
+	listing *remote.Listing
 }
 
 func newAccount(c *Cache, name string, store remote.Store, opts *AccountOptions) *Account {

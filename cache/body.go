@@ -165,7 +165,7 @@ func (a *Account) waitBody(ctx context.Context, p *pendingBody) error {
 func (a *Account) fetchOnMiss(m *mailbox, key bodyKey) (*pendingBody, error) {
 	uids := []uint32{key.uid}
 	if l := m.snap.Load().listing; l != nil && l.UIDValidity == key.uidValidity {
-		if p, ok := l.index(key.uid); ok {
+		if p, ok := l.Index(key.uid); ok {
 			uids = a.batchUIDs(m.name, key.uid, l, m.ra.onMiss(p, len(l.Messages)))
 		}
 	}
@@ -186,7 +186,7 @@ func (a *Account) readAheadOnHit(key bodyKey) {
 		return
 	}
 	l := snap.listing
-	p, ok := l.index(key.uid)
+	p, ok := l.Index(key.uid)
 	if !ok {
 		return
 	}
@@ -210,7 +210,7 @@ func (a *Account) readAheadOnHit(key bodyKey) {
 // batchUIDs returns the UIDs of the listing positions s whose bodies are
 // not cached, within the read-ahead's byte budget; demand (0 for none) is
 // always included.
-func (a *Account) batchUIDs(mailbox string, demand uint32, l *Listing, s span) []uint32 {
+func (a *Account) batchUIDs(mailbox string, demand uint32, l *remote.Listing, s span) []uint32 {
 	budget := int64(raMaxBytes)
 	if a.c.bodies != nil {
 		budget = min(budget, a.c.bodies.max/8)

@@ -19,7 +19,7 @@
 // Nothing a caller gives up on is cancelled: a batch finishes into the
 // cache, bounded by the protocol client's timeouts.
 //
-// Listings are kept in memory as immutable *Listing snapshots, loaded lazily
+// Listings are kept in memory as immutable *remote.Listing snapshots, loaded lazily
 // from the database; a sync fetches only what changed (new UIDs, vanished
 // UIDs, flag changes) and publishes a new snapshot. When the server is
 // unreachable the cache serves what it has and does not try again for

@@ -280,7 +280,7 @@ func (a *Account) SetFlags(ctx context.Context, mailbox string, uid uint32, flag
 			return err
 		}
 		a.update(boxes[mailbox], uidValidity, func(msgs []remote.MessageInfo, ch *folderChange) []remote.MessageInfo {
-			if i, ok := (&Listing{Messages: msgs}).index(uid); ok {
+			if i, ok := (&remote.Listing{Messages: msgs}).Index(uid); ok {
 				msgs[i].Flags = a.c.intern.flagSet(flags)
 				ch.put = append(ch.put, msgs[i])
 			}
@@ -362,7 +362,7 @@ func (a *Account) fetchInfo(ctx context.Context, m *mailbox, p remote.Placed) (i
 // server removed it.
 func (a *Account) forget(m *mailbox, uidValidity, uid uint32) {
 	a.update(m, uidValidity, func(msgs []remote.MessageInfo, ch *folderChange) []remote.MessageInfo {
-		i, ok := (&Listing{Messages: msgs}).index(uid)
+		i, ok := (&remote.Listing{Messages: msgs}).Index(uid)
 		if !ok {
 			return msgs
 		}
@@ -384,7 +384,7 @@ func (a *Account) place(m *mailbox, p remote.Placed, info remote.MessageInfo, bo
 	info.UID = p.UID
 	info = a.c.intern.message(info)
 	if !a.update(m, p.UIDValidity, func(msgs []remote.MessageInfo, ch *folderChange) []remote.MessageInfo {
-		i, ok := (&Listing{Messages: msgs}).index(p.UID)
+		i, ok := (&remote.Listing{Messages: msgs}).Index(p.UID)
 		if ok {
 			return msgs
 		}
@@ -426,7 +426,7 @@ func (a *Account) update(m *mailbox, uidValidity uint32, edit func([]remote.Mess
 		a.c.log.Warn("cannot record a change in the cache; relisting the mailbox", "account", a.name, "mailbox", m.name, "err", err)
 		m.stale.Store(true)
 	}
-	m.snap.Store(&snapshot{state: s.state, listing: &Listing{UIDValidity: uidValidity, Messages: msgs}})
+	m.snap.Store(&snapshot{state: s.state, listing: &remote.Listing{UIDValidity: uidValidity, Messages: msgs}})
 	return true
 }
 

@@ -229,7 +229,7 @@ func TestRemoveWithoutTrashRefused(t *testing.T) {
 	for range 2 { // the guard (max 1) is not what refuses the second
 		err := e.a.Remove(t.Context(), "INBOX", u)
 		wantErr(t, "Remove without Trash", err, syscall.EPERM)
-		if errors.Is(err, ErrTooManyDeletes) {
+		if errors.Is(err, remote.ErrTooManyDeletes) {
 			t.Fatalf("Remove without Trash: got %v, want the missing Trash, not the guard", err)
 		}
 		if !strings.Contains(err.Error(), "trash_folder") {
@@ -360,13 +360,13 @@ func TestRemoveRefusedByServer(t *testing.T) {
 			// The refusals took no place in the guard (max 1).
 			e.store.knobs(func(k *fakeEdit) { k.refuse = nil })
 			wantNoErr(t, "Remove after the refusals", e.a.Remove(t.Context(), "INBOX", u1))
-			wantErr(t, "second Remove", e.a.Remove(t.Context(), "INBOX", u2), ErrTooManyDeletes)
+			wantErr(t, "second Remove", e.a.Remove(t.Context(), "INBOX", u2), remote.ErrTooManyDeletes)
 		})
 	}
 }
 
 // The mass-deletion guard lets MaxDeletes removals through within
-// DeleteWindow, refuses the rest with ErrTooManyDeletes (EPERM) without
+// DeleteWindow, refuses the rest with remote.ErrTooManyDeletes (EPERM) without
 // asking the server, logs that once per window, and lets removals through
 // again once the window has passed.
 func TestRemoveMassDeletionGuard(t *testing.T) {
@@ -387,7 +387,7 @@ func TestRemoveMassDeletionGuard(t *testing.T) {
 			}
 			for _, uid := range uids[3:5] {
 				err := remove(uid)
-				wantErr(t, fmt.Sprint("Remove ", uid, " beyond max_deletes"), err, ErrTooManyDeletes, syscall.EPERM)
+				wantErr(t, fmt.Sprint("Remove ", uid, " beyond max_deletes"), err, remote.ErrTooManyDeletes, syscall.EPERM)
 				if !strings.Contains(err.Error(), "max_deletes") {
 					t.Errorf("error: got %q, want it to name max_deletes", err)
 				}
@@ -403,7 +403,7 @@ func TestRemoveMassDeletionGuard(t *testing.T) {
 
 			// Half a window later the three still count.
 			e.clock.Advance(DeleteWindow / 2)
-			wantErr(t, "Remove half a window later", remove(uids[3]), ErrTooManyDeletes)
+			wantErr(t, "Remove half a window later", remove(uids[3]), remote.ErrTooManyDeletes)
 			if got := e.log.count(slogWarn, guardWarn); got != 1 {
 				t.Errorf("guard warnings after 3 refusals: got %d, want 1", got)
 			}
@@ -413,7 +413,7 @@ func TestRemoveMassDeletionGuard(t *testing.T) {
 			for _, uid := range uids[3:6] {
 				wantNoErr(t, fmt.Sprint("Remove ", uid, " a window later"), remove(uid))
 			}
-			wantErr(t, "Remove beyond max_deletes again", remove(uids[6]), ErrTooManyDeletes)
+			wantErr(t, "Remove beyond max_deletes again", remove(uids[6]), remote.ErrTooManyDeletes)
 			if got := e.log.count(slogWarn, guardWarn); got != 2 {
 				t.Errorf("guard warnings in the second window: got %d, want 2", got)
 			}
@@ -443,10 +443,10 @@ func TestRemoveGuardConcurrent(t *testing.T) {
 		switch err := <-errs; {
 		case err == nil:
 			ok++
-		case errors.Is(err, ErrTooManyDeletes):
+		case errors.Is(err, remote.ErrTooManyDeletes):
 			refused++
 		default:
-			t.Errorf("Remove: got %v, want success or ErrTooManyDeletes", err)
+			t.Errorf("Remove: got %v, want success or remote.ErrTooManyDeletes", err)
 		}
 	}
 	if ok != 3 || refused != 5 {

@@ -5,15 +5,17 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"mailfs/remote"
 )
 
 // DeleteWindow is the span over which AccountOptions.MaxDeletes counts
 // removals.
 const DeleteWindow = time.Minute
 
-// ErrTooManyDeletes is the error (wrapping EPERM) of a removal the
-// mass-deletion guard refused.
-var ErrTooManyDeletes = fmt.Errorf("too many messages removed within %v: %w", DeleteWindow, syscall.EPERM)
+// errTooManyDeletes is the error of a removal the mass-deletion guard
+// refused: remote.ErrTooManyDeletes, and EPERM for the filesystem.
+var errTooManyDeletes = fmt.Errorf("%w within %v: %w", remote.ErrTooManyDeletes, DeleteWindow, syscall.EPERM)
 
 // deleteGuard is the mass-deletion guard: it lets at most max removals
 // through within DeleteWindow, so that a stray rm -rf over an account
@@ -28,7 +30,7 @@ type deleteGuard struct {
 
 // take reserves a removal at a's clock and returns the function that
 // settles it (ok: it happened, else the place is given back). Beyond the
-// limit it returns ErrTooManyDeletes and logs once per window.
+// limit it returns errTooManyDeletes and logs once per window.
 func (g *deleteGuard) take(a *Account, op string) (done func(ok bool), err error) {
 	now := a.c.now()
 	g.mu.Lock()
@@ -44,7 +46,7 @@ func (g *deleteGuard) take(a *Account, op string) (done func(ok bool), err error
 			a.c.log.Warn("mass-deletion guard: refusing further removals; raise max_deletes in the account's [accounts.imap] to allow more",
 				"account", a.name, "max_deletes", g.max, "window", DeleteWindow)
 		}
-		return nil, fmt.Errorf("%s: %w (max_deletes = %d for account %s; wait a minute or raise max_deletes)", op, ErrTooManyDeletes, g.max, a.name)
+		return nil, fmt.Errorf("%s: %w (max_deletes = %d for account %s; wait a minute or raise max_deletes)", op, errTooManyDeletes, g.max, a.name)
 	}
 	g.times = append(g.times, now)
 	return func(ok bool) {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"mailfs/remote"
 )
 
 // testClock is an injected clock: tests advance it instead of sleeping.
@@ -103,7 +105,7 @@ func (e *env) reopen() {
 	e.open()
 }
 
-func (e *env) list(mbox string, maxAge time.Duration) *Listing {
+func (e *env) list(mbox string, maxAge time.Duration) *remote.Listing {
 	e.t.Helper()
 	l, err := e.a.List(context.Background(), mbox, maxAge)
 	if err != nil {
@@ -131,7 +133,7 @@ func (e *env) bodyExists(mbox string, uidValidity, uid uint32) bool {
 	return err == nil
 }
 
-func uidsOf(l *Listing) []uint32 {
+func uidsOf(l *remote.Listing) []uint32 {
 	var out []uint32
 	for _, m := range l.Messages {
 		out = append(out, m.UID)
@@ -139,7 +141,7 @@ func uidsOf(l *Listing) []uint32 {
 	return out
 }
 
-func wantUIDs(t *testing.T, l *Listing, want ...uint32) {
+func wantUIDs(t *testing.T, l *remote.Listing, want ...uint32) {
 	t.Helper()
 	if got := uidsOf(l); !slices.Equal(got, want) {
 		t.Fatalf("listing UIDs: got %v, want %v", got, want)

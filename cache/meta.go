@@ -59,7 +59,7 @@ func folderBucket(tx *bolt.Tx, account, mailbox string, create bool) (*bolt.Buck
 
 // loadFolder reads a mailbox's state and listing; ok is false when nothing
 // is stored.
-func (c *Cache) loadFolder(account, mailbox string) (st mboxState, l *Listing, ok bool, err error) {
+func (c *Cache) loadFolder(account, mailbox string) (st mboxState, l *remote.Listing, ok bool, err error) {
 	err = c.db.View(func(tx *bolt.Tx) error {
 		b, _ := folderBucket(tx, account, mailbox, false)
 		if b == nil {
@@ -72,7 +72,7 @@ func (c *Cache) loadFolder(account, mailbox string) (st mboxState, l *Listing, o
 		if st, err = decodeState(v); err != nil {
 			return err
 		}
-		l = &Listing{UIDValidity: st.UIDValidity}
+		l = &remote.Listing{UIDValidity: st.UIDValidity}
 		if mb := b.Bucket(bucketMsgs); mb != nil {
 			l.Messages = make([]remote.MessageInfo, 0, min(st.Messages, 1<<20))
 			err := mb.ForEach(func(k, v []byte) error {

@@ -4,6 +4,8 @@ import (
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
+
+	"mailfs/remote"
 )
 
 // Some servers report an RFC822.SIZE that differs from the bytes FETCH
@@ -85,7 +87,7 @@ func (m *mailbox) publishFixesLocked() {
 				msgs[i].Size = size
 			}
 		}
-		m.snap.Store(&snapshot{state: s.state, listing: &Listing{UIDValidity: l.UIDValidity, Messages: msgs}})
+		m.snap.Store(&snapshot{state: s.state, listing: &remote.Listing{UIDValidity: l.UIDValidity, Messages: msgs}})
 	}
 	clear(m.fixes)
 	m.hasFixes.Store(false)

@@ -23,7 +23,7 @@ const checkSaveInterval = time.Minute
 // synced with the server first, fetching only what changed. Concurrent
 // calls for the same mailbox share one sync. When the server is unreachable
 // the cached listing is returned; with none cached, the error.
-func (a *Account) List(ctx context.Context, mailbox string, maxAge time.Duration) (*Listing, error) {
+func (a *Account) List(ctx context.Context, mailbox string, maxAge time.Duration) (*remote.Listing, error) {
 	m, err := a.box(mailbox)
 	if err != nil {
 		return nil, err
@@ -39,7 +39,7 @@ func (a *Account) List(ctx context.Context, mailbox string, maxAge time.Duration
 		}
 		return nil, fmt.Errorf("sync %s/%s: %w", a.name, mailbox, cause)
 	}
-	l, err := a.syncs.do(ctx, mailbox, func(ctx context.Context) (*Listing, error) {
+	l, err := a.syncs.do(ctx, mailbox, func(ctx context.Context) (*remote.Listing, error) {
 		return a.sync(ctx, m)
 	})
 	if err != nil {
@@ -57,7 +57,7 @@ func (a *Account) List(ctx context.Context, mailbox string, maxAge time.Duration
 // sync brings the mailbox up to date with the server and publishes the
 // result. An ErrUIDValidity from the server midway restarts it once, from
 // scratch.
-func (a *Account) sync(ctx context.Context, m *mailbox) (*Listing, error) {
+func (a *Account) sync(ctx context.Context, m *mailbox) (*remote.Listing, error) {
 	select {
 	case m.syncing <- struct{}{}:
 	case <-ctx.Done():
@@ -90,7 +90,7 @@ func (a *Account) sync(ctx context.Context, m *mailbox) (*Listing, error) {
 // it: everything when there was no listing, UIDVALIDITY changed or fresh is
 // set; otherwise only new messages and, when the counters say something
 // vanished or changed (or stale is set), the flags of all.
-func (a *Account) syncOnce(ctx context.Context, m *mailbox, stale, fresh bool) (*Listing, error) {
+func (a *Account) syncOnce(ctx context.Context, m *mailbox, stale, fresh bool) (*remote.Listing, error) {
 	s := m.snap.Load()
 	if l, ok := a.store.(lister); ok && (fresh || s.listing == nil) {
 		// Nothing to compare with: list at once, without a STATUS first.
@@ -177,7 +177,7 @@ func cmpUID(x, y uint32) int {
 }
 
 // confirm records that the server confirmed the listing unchanged.
-func (a *Account) confirm(m *mailbox, st remote.MailboxStatus) (*Listing, error) {
+func (a *Account) confirm(m *mailbox, st remote.MailboxStatus) (*remote.Listing, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.publishFixesLocked()
@@ -201,7 +201,7 @@ func (a *Account) confirm(m *mailbox, st remote.MailboxStatus) (*Listing, error)
 // change, deletes the bodies of vanished messages and publishes the new
 // listing. flags (when readFlags) is every message's flags, sorted by UID:
 // a known or added UID missing from it has vanished.
-func (a *Account) apply(m *mailbox, st remote.MailboxStatus, uidValidity uint32, added []remote.MessageInfo, flags []remote.FlagState, readFlags bool) (*Listing, error) {
+func (a *Account) apply(m *mailbox, st remote.MailboxStatus, uidValidity uint32, added []remote.MessageInfo, flags []remote.FlagState, readFlags bool) (*remote.Listing, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.publishFixesLocked()
@@ -266,7 +266,7 @@ func (a *Account) apply(m *mailbox, st remote.MailboxStatus, uidValidity uint32,
 	for _, uid := range ch.del {
 		a.c.removeBodies(a.c.bodyPath(a.name, m.name, uidValidity, uid))
 	}
-	l := &Listing{UIDValidity: uidValidity, Messages: out}
+	l := &remote.Listing{UIDValidity: uidValidity, Messages: out}
 	m.snap.Store(&snapshot{state: ns, listing: l})
 	if len(added) > 0 || len(ch.del) > 0 || len(ch.put) > 0 {
 		a.c.log.Debug("mailbox synced", "account", a.name, "mailbox", m.name,
@@ -277,7 +277,7 @@ func (a *Account) apply(m *mailbox, st remote.MailboxStatus, uidValidity uint32,
 
 // relist replaces the mailbox's listing with a full one from the server,
 // dropping the bodies of every other UIDVALIDITY and of vanished messages.
-func (a *Account) relist(ctx context.Context, m *mailbox, st remote.MailboxStatus) (*Listing, error) {
+func (a *Account) relist(ctx context.Context, m *mailbox, st remote.MailboxStatus) (*remote.Listing, error) {
 	var msgs []remote.MessageInfo
 	if st.Messages > 0 {
 		msgs = make([]remote.MessageInfo, 0, min(st.Messages, 1<<20))
@@ -294,7 +294,7 @@ func (a *Account) relist(ctx context.Context, m *mailbox, st remote.MailboxStatu
 
 // replaceListing publishes msgs, the whole listing of m with status st,
 // in place of the one it had.
-func (a *Account) replaceListing(m *mailbox, st remote.MailboxStatus, msgs []remote.MessageInfo) (*Listing, error) {
+func (a *Account) replaceListing(m *mailbox, st remote.MailboxStatus, msgs []remote.MessageInfo) (*remote.Listing, error) {
 	slices.SortFunc(msgs, func(x, y remote.MessageInfo) int { return cmpUID(x.UID, y.UID) })
 	msgs = slices.CompactFunc(msgs, func(x, y remote.MessageInfo) bool { return x.UID == y.UID })
 
@@ -320,7 +320,7 @@ func (a *Account) replaceListing(m *mailbox, st remote.MailboxStatus, msgs []rem
 		return nil, err
 	}
 	m.savedCheck = now
-	l := &Listing{UIDValidity: st.UIDValidity, Messages: msgs}
+	l := &remote.Listing{UIDValidity: st.UIDValidity, Messages: msgs}
 	m.snap.Store(&snapshot{state: ns, listing: l})
 
 	// Bodies of other UIDVALIDITYs are void; bodies of this one whose

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"syscall"
 
-	"mailfs/cache"
 	"mailfs/remote"
 )
 
@@ -26,7 +25,7 @@ type account struct {
 func (a *account) fail(ctx context.Context, op string, err error, attrs ...any) syscall.Errno {
 	errno := Errno(err)
 	level := slog.LevelWarn
-	if errors.Is(err, remote.ErrNotFound) || errors.Is(err, cache.ErrTooManyDeletes) {
+	if errors.Is(err, remote.ErrNotFound) || errors.Is(err, remote.ErrTooManyDeletes) {
 		level = slog.LevelDebug // the guard logs its refusals itself, once a minute
 	}
 	args := append([]any{"account", a.name}, attrs...)

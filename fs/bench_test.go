@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"mailfs/cache"
 	"mailfs/remote"
 )
 
@@ -18,14 +17,14 @@ import (
 // in dir: Open opens one, as the cache does on a hit.
 type benchSource struct {
 	dir     string
-	listing *cache.Listing
+	listing *remote.Listing
 }
 
 func (s *benchSource) Mailboxes(ctx context.Context, maxAge time.Duration) ([]remote.Mailbox, error) {
 	return []remote.Mailbox{{Name: "INBOX", Delim: '/'}}, nil
 }
 
-func (s *benchSource) List(ctx context.Context, mailbox string, maxAge time.Duration) (*cache.Listing, error) {
+func (s *benchSource) List(ctx context.Context, mailbox string, maxAge time.Duration) (*remote.Listing, error) {
 	return s.listing, nil
 }
 
@@ -41,7 +40,7 @@ func (s *benchSource) bodyPath(uid uint32) string {
 // one in a hundred holds NEEDLE.
 func newBenchSource(b *testing.B, n int) *benchSource {
 	b.Helper()
-	s := &benchSource{dir: b.TempDir(), listing: &cache.Listing{UIDValidity: 1}}
+	s := &benchSource{dir: b.TempDir(), listing: &remote.Listing{UIDValidity: 1}}
 	line := "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.\r\n"
 	filler := strings.Repeat(line, 17_000/len(line))
 	date := time.Date(2026, 11, 20, 9, 15, 0, 0, time.UTC)

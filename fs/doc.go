@@ -112,7 +112,7 @@
 //     where no mailbox is, changing user.mail.uid or user.mail.message-id,
 //     anything that changes the root (rm, rmdir or mv of an account,
 //     mkdir, create). From the Source: a removal the mass-deletion guard
-//     refuses (cache.ErrTooManyDeletes, logged by the cache once a minute,
+//     refuses (remote.ErrTooManyDeletes, logged by the cache once a minute,
 //     so only at debug level here), rm without a Trash folder, renaming or
 //     deleting INBOX.
 //   - EXDEV: mv to another account or between an account and outbox/, so

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"mailfs/cache"
 	"mailfs/remote"
 )
 
@@ -22,7 +21,7 @@ type fakeSource struct {
 	mu     sync.Mutex
 	mboxes []remote.Mailbox
 	server map[string][]fakeMessage // mailbox -> messages in UID order
-	cached map[string]*cache.Listing
+	cached map[string]*remote.Listing
 	synced map[string]time.Time
 	// openErr, when set, makes Open fail with it.
 	openErr error
@@ -49,7 +48,7 @@ func newFakeSource(t *testing.T, mboxes ...remote.Mailbox) *fakeSource {
 		dir:    t.TempDir(),
 		mboxes: mboxes,
 		server: make(map[string][]fakeMessage),
-		cached: make(map[string]*cache.Listing),
+		cached: make(map[string]*remote.Listing),
 		synced: make(map[string]time.Time),
 		syncs:  make(map[string]int),
 		opens:  make(map[uint32]int),
@@ -135,7 +134,7 @@ func (f *fakeSource) Mailboxes(ctx context.Context, maxAge time.Duration) ([]rem
 	return slices.Clone(f.mboxes), nil
 }
 
-func (f *fakeSource) List(ctx context.Context, mailbox string, maxAge time.Duration) (*cache.Listing, error) {
+func (f *fakeSource) List(ctx context.Context, mailbox string, maxAge time.Duration) (*remote.Listing, error) {
 	if err := f.wait(ctx, "list "+mailbox); err != nil {
 		return nil, err
 	}
@@ -147,7 +146,7 @@ func (f *fakeSource) List(ctx context.Context, mailbox string, maxAge time.Durat
 	if l, ok := f.cached[mailbox]; ok && time.Since(f.synced[mailbox]) <= maxAge {
 		return l, nil
 	}
-	l := &cache.Listing{UIDValidity: fakeUIDValidity}
+	l := &remote.Listing{UIDValidity: fakeUIDValidity}
 	for _, m := range f.server[mailbox] {
 		l.Messages = append(l.Messages, m.info)
 	}

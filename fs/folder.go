@@ -10,7 +10,6 @@ import (
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 
-	"mailfs/cache"
 	"mailfs/remote"
 )
 
@@ -141,13 +140,13 @@ func (n *folderNode) level(ctx context.Context, maxAge time.Duration) (level, sy
 }
 
 // list returns the listing of mailbox, synced when older than maxAge.
-func (n *folderNode) list(ctx context.Context, mailbox string, maxAge time.Duration) (*cache.Listing, syscall.Errno) {
+func (n *folderNode) list(ctx context.Context, mailbox string, maxAge time.Duration) (*remote.Listing, syscall.Errno) {
 	l, err := n.acct.src.List(ctx, mailbox, maxAge)
 	if err != nil && l == nil {
 		return nil, n.acct.fail(ctx, "list mailbox", err, "mailbox", mailbox)
 	}
 	if l == nil {
-		l = &cache.Listing{}
+		l = &remote.Listing{}
 	}
 	return l, 0
 }

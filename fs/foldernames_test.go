@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"mailfs/cache"
 	"mailfs/remote"
 )
 
@@ -33,7 +32,7 @@ func (s *namesSource) askedFor() []string {
 	return slices.Clone(s.asked)
 }
 
-func (s *namesSource) List(ctx context.Context, mailbox string, maxAge time.Duration) (*cache.Listing, error) {
+func (s *namesSource) List(ctx context.Context, mailbox string, maxAge time.Duration) (*remote.Listing, error) {
 	s.ask(mailbox)
 	return s.fakeSource.List(ctx, mailbox, maxAge)
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"time"
 
-	"mailfs/cache"
 	"mailfs/remote"
 )
 
@@ -22,7 +21,7 @@ type Source interface {
 	// List returns the mailbox's listing, synced with the server first when
 	// it was last checked longer than maxAge ago. With the server unreachable
 	// it returns the cached listing.
-	List(ctx context.Context, mailbox string, maxAge time.Duration) (*cache.Listing, error)
+	List(ctx context.Context, mailbox string, maxAge time.Duration) (*remote.Listing, error)
 	// Open returns the message body as a read-only file, fetching it into
 	// the cache first when needed. The caller closes it.
 	Open(ctx context.Context, mailbox string, uidValidity, uid uint32) (*os.File, error)

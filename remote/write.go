@@ -11,6 +11,11 @@ import (
 // would also remove every message other clients marked \Deleted.
 var ErrUnsupported = errors.New("not supported by the server")
 
+// ErrTooManyDeletes means a removal was refused by a mass-deletion guard
+// (the cache's max_deletes), which has logged it: more messages were
+// removed within a short time than the account allows.
+var ErrTooManyDeletes = errors.New("too many messages removed at once")
+
 // Placed says where a copied, moved or appended message now is: its UID
 // in the target mailbox and that mailbox's UIDVALIDITY. Both are zero
 // when the server did not say (no UIDPLUS: no COPYUID or APPENDUID).

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"mailfs/cache"
 	"mailfs/remote"
 )
 
@@ -92,7 +91,7 @@ func (e *env) mustPoll() {
 }
 
 // list returns the mailbox's listing without polling.
-func (e *env) list(mailbox string) *cache.Listing {
+func (e *env) list(mailbox string) *remote.Listing {
 	e.t.Helper()
 	e.s.mu.RLock()
 	f, ok := e.s.folders[mailbox]
@@ -104,7 +103,7 @@ func (e *env) list(mailbox string) *cache.Listing {
 }
 
 // subjects returns the subjects of the listing, in UID order.
-func subjects(l *cache.Listing) []string {
+func subjects(l *remote.Listing) []string {
 	var out []string
 	for _, m := range l.Messages {
 		out = append(out, m.Subject)

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"time"
 
-	"mailfs/cache"
 	"mailfs/remote"
 )
 
@@ -54,7 +53,7 @@ func boolInt(b bool) int {
 // holds, with whatever the poll stored so far. A server that cannot be
 // reached is logged by the poll and the store is served. Other mailboxes
 // are local and returned at once.
-func (s *Store) List(ctx context.Context, mailbox string, maxAge time.Duration) (*cache.Listing, error) {
+func (s *Store) List(ctx context.Context, mailbox string, maxAge time.Duration) (*remote.Listing, error) {
 	if mailbox == Inbox && s.now().Sub(s.lastPoll()) >= max(maxAge, s.opts.StaleAfter) {
 		if run, err := s.startPoll(); err == nil {
 			t := time.NewTimer(s.opts.PollWait)

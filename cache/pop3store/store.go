@@ -14,7 +14,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
-	"mailfs/cache"
 	"mailfs/internal/statedir"
 	"mailfs/remote"
 )
@@ -68,7 +67,7 @@ type folder struct {
 	name    string
 	info    folderInfo
 	msgs    map[uint32]*record // by number
-	listing *cache.Listing
+	listing *remote.Listing
 }
 
 // Open opens the store in opts.Dir, creating it when missing, and
@@ -163,7 +162,7 @@ func (s *Store) Close() error {
 // publish rebuilds the folder's listing from its records. Callers hold
 // Store.mu for writing (or own the folder exclusively).
 func (f *folder) publish() {
-	l := &cache.Listing{UIDValidity: f.info.UIDValidity, Messages: make([]remote.MessageInfo, 0, len(f.msgs))}
+	l := &remote.Listing{UIDValidity: f.info.UIDValidity, Messages: make([]remote.MessageInfo, 0, len(f.msgs))}
 	for n, r := range f.msgs {
 		l.Messages = append(l.Messages, r.info(n))
 	}
