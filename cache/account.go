@@ -25,6 +25,9 @@ type Account struct {
 	opts   AccountOptions // MaxDeletes set
 	guard  deleteGuard
 
+	subsMu sync.Mutex            // guards subs
+	subs   []func(remote.Change) // Subscribe's functions
+
 	// listMu serializes asking the server for the mailbox list with the
 	// changes to it (folders.go), so that a list asked for before a
 	// change is not published after it.
@@ -72,6 +75,9 @@ type mailbox struct {
 	syncing chan struct{}
 	// ra is the mailbox's read-ahead state (readahead.go).
 	ra *readAhead
+
+	progMu sync.Mutex // guards prog
+	prog   *progress  // of the bodies being fetched (progress.go)
 }
 
 // remoteMessage is short for the listing's element type.
@@ -136,8 +142,7 @@ func (a *Account) box(name string) (*mailbox, error) {
 
 // Invalidate marks the mailbox's listing stale: the next List contacts the
 // server and re-reads every flag, even if the counters look unchanged (as
-// they do after a flag change on a server without CONDSTORE). A watcher
-// calls it when the server reports a change.
+// they do after a flag change on a server without CONDSTORE).
 func (a *Account) Invalidate(mailbox string) {
 	a.entry(mailbox).stale.Store(true)
 }

@@ -87,6 +87,7 @@ func (a *Account) startFetch(m *mailbox, uidValidity uint32, uids []uint32, dema
 func (a *Account) runBatch(m *mailbox, uidValidity uint32, batch map[uint32]*pendingBody) {
 	ctx := a.c.ctx
 	start, asked := time.Now(), len(batch)
+	prog := m.bodyProgress(a)
 	err := os.MkdirAll(a.c.validityDir(a.name, m.name, uidValidity), 0o700)
 	// Once, and again after a broken connection: as long as the tries
 	// bring bodies, and at most maxEmptyTries times in a row when they
@@ -111,6 +112,7 @@ func (a *Account) runBatch(m *mailbox, uidValidity uint32, batch map[uint32]*pen
 			}
 			delete(batch, uid)
 			got++
+			prog.add(1, n)
 			a.fixSize(m, uidValidity, uid, n)
 			a.resolve(bodyKey{mailbox: m.name, uidValidity: uidValidity, uid: uid}, p, nil)
 			return nil

@@ -95,10 +95,13 @@ func (a *Account) syncOnce(ctx context.Context, m *mailbox, stale, fresh bool) (
 	if l, ok := a.store.(lister); ok && (fresh || s.listing == nil) {
 		// Nothing to compare with: list at once, without a STATUS first.
 		var msgs []remote.MessageInfo
+		prog := a.newProgress("listing mailbox", m.name, int(s.state.Messages))
 		st, err := l.Listing(ctx, m.name, func(mi remote.MessageInfo) error {
 			msgs = append(msgs, a.c.intern.message(mi))
+			prog.add(1, 0)
 			return nil
 		})
+		prog.finish()
 		if err != nil {
 			return nil, err
 		}
@@ -202,6 +205,8 @@ func (a *Account) confirm(m *mailbox, st remote.MailboxStatus) (*remote.Listing,
 // listing. flags (when readFlags) is every message's flags, sorted by UID:
 // a known or added UID missing from it has vanished.
 func (a *Account) apply(m *mailbox, st remote.MailboxStatus, uidValidity uint32, added []remote.MessageInfo, flags []remote.FlagState, readFlags bool) (*remote.Listing, error) {
+	var change remote.Change
+	defer a.publish(&change) // after the unlock
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.publishFixesLocked()
@@ -268,6 +273,7 @@ func (a *Account) apply(m *mailbox, st remote.MailboxStatus, uidValidity uint32,
 	}
 	l := &remote.Listing{UIDValidity: uidValidity, Messages: out}
 	m.snap.Store(&snapshot{state: ns, listing: l})
+	change = diffListings(m.name, s.listing, l)
 	if len(added) > 0 || len(ch.del) > 0 || len(ch.put) > 0 {
 		a.c.log.Debug("mailbox synced", "account", a.name, "mailbox", m.name,
 			"new", len(added), "vanished", len(ch.del), "changed", len(ch.put)-len(added))
@@ -282,10 +288,13 @@ func (a *Account) relist(ctx context.Context, m *mailbox, st remote.MailboxStatu
 	if st.Messages > 0 {
 		msgs = make([]remote.MessageInfo, 0, min(st.Messages, 1<<20))
 	}
+	prog := a.newProgress("listing mailbox", m.name, int(st.Messages))
 	err := a.store.Messages(ctx, m.name, st.UIDValidity, 1, func(mi remote.MessageInfo) error {
 		msgs = append(msgs, a.c.intern.message(mi))
+		prog.add(1, 0)
 		return nil
 	})
+	prog.finish()
 	if err != nil {
 		return nil, err
 	}
@@ -298,6 +307,8 @@ func (a *Account) replaceListing(m *mailbox, st remote.MailboxStatus, msgs []rem
 	slices.SortFunc(msgs, func(x, y remote.MessageInfo) int { return cmpUID(x.UID, y.UID) })
 	msgs = slices.CompactFunc(msgs, func(x, y remote.MessageInfo) bool { return x.UID == y.UID })
 
+	var change remote.Change
+	defer a.publish(&change) // after the unlock
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.publishFixesLocked()
@@ -322,6 +333,7 @@ func (a *Account) replaceListing(m *mailbox, st remote.MailboxStatus, msgs []rem
 	m.savedCheck = now
 	l := &remote.Listing{UIDValidity: st.UIDValidity, Messages: msgs}
 	m.snap.Store(&snapshot{state: ns, listing: l})
+	change = diffListings(m.name, old.listing, l)
 
 	// Bodies of other UIDVALIDITYs are void; bodies of this one whose
 	// message is gone are garbage.

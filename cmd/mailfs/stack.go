@@ -43,13 +43,15 @@ type stack struct {
 	outbox   *outbox.Outbox              // nil when no account can send
 	run      []func(ctx context.Context) // background loops, stopped by ctx
 	closers  []func() error              // run in reverse order by close
+	// newMail is the new_mail_command of each account that has one.
+	newMail map[string]string
 }
 
 // buildStack opens the cache, the POP3 stores and the outbox and makes the
 // protocol clients of every account in cfg. On error, what was opened is
 // closed again.
 func buildStack(cfg *config.Config, d dirs, log *slog.Logger) (_ *stack, err error) {
-	st := &stack{}
+	st := &stack{newMail: map[string]string{}}
 	defer func() {
 		if err != nil {
 			st.close()
@@ -81,6 +83,11 @@ func buildStack(cfg *config.Config, d dirs, log *slog.Logger) (_ *stack, err err
 				MaxDeletes:  a.IMAP.MaxDeletes,
 			})
 			st.accounts = append(st.accounts, fs.Account{Name: a.Name, Source: src})
+			watch := &cache.WatchOptions{IdleFolders: a.IMAP.IdleFolders, PollInterval: a.IMAP.PollInterval}
+			st.run = append(st.run, func(ctx context.Context) { src.Run(ctx, watch) })
+			if a.IMAP.NewMailCommand != "" {
+				st.newMail[a.Name] = a.IMAP.NewMailCommand
+			}
 			appender = &sentCopier{account: a.Name, store: store, log: log}
 		case a.POP3 != nil:
 			client, err := newPOP3Client(a, log)

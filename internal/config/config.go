@@ -220,6 +220,9 @@ type IMAP struct {
 	// MaxDeletes is how many messages rm may remove (to Trash or for
 	// good) within a minute; more are refused (the mass-deletion guard).
 	MaxDeletes int
+	// NewMailCommand, when not "", is run by sh -c with the paths of newly
+	// arrived messages (as arguments and on stdin, one per line).
+	NewMailCommand string
 	// SentFolder overrides the special-use \Sent folder when not "";
 	// SentFolderNone disables the copy of sent mail.
 	SentFolder string

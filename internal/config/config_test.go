@@ -161,6 +161,7 @@ name = "a"
   sent_folder = "-"
   trash_folder = "Bin"
   max_deletes = 5000
+  new_mail_command = "notify-send mail"
 [[accounts]]
 name = "b"
   [accounts.pop3]
@@ -191,6 +192,7 @@ name = "b"
 		{"sent copy disabled", im.SentCopyDisabled(), true},
 		{"trash_folder", im.TrashFolder, "Bin"},
 		{"max_deletes", im.MaxDeletes, 5000},
+		{"new_mail_command", im.NewMailCommand, "notify-send mail"},
 		{"leave_on_server", po.LeaveOnServer, false},
 		{"pop3 poll_interval", po.PollInterval, 10 * time.Second},
 		{"pop3 addr", po.Addr(), "localhost:110"},

@@ -283,6 +283,7 @@ func buildIMAP(t *table, baseDir string) *IMAP {
 		}
 	}
 	m.TrashFolder, _ = t.str("trash_folder")
+	m.NewMailCommand, _ = t.str("new_mail_command")
 	if n, ok := t.integer("max_deletes"); ok {
 		if n < 1 || n > MaxMaxDeletes {
 			t.p.add(t.key("max_deletes"), "%d is out of range 1..%d", n, MaxMaxDeletes)
