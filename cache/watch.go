@@ -136,7 +136,9 @@ func (a *Account) Run(ctx context.Context, opts *WatchOptions) {
 func (a *Account) watch(ctx context.Context, w remote.Watcher, mailbox string) bool {
 	kick := make(chan struct{}, 1)
 	done := make(chan struct{})
+	syncCtx, stopSyncs := context.WithCancel(ctx)
 	go func() {
+		ctx := syncCtx
 		defer close(done)
 		for {
 			select {
@@ -158,6 +160,7 @@ func (a *Account) watch(ctx context.Context, w remote.Watcher, mailbox string) b
 		default:
 		}
 	})
+	stopSyncs()
 	<-done
 	if errors.Is(err, remote.ErrUnsupported) || (err != nil && ctx.Err() == nil) {
 		a.c.log.Info("mailbox not watched; polling it", "account", a.name, "mailbox", mailbox, "reason", err)

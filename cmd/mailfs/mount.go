@@ -50,6 +50,19 @@ func serve(ctx context.Context, mountpoint string, create bool, st *stack, opts 
 		return err
 	}
 	opts.Outbox = st.outbox
+	runners := map[string]*newMailRunner{}
+	for account, command := range st.newMail {
+		r := newNewMailRunner(account, command, mountpoint, log)
+		runners[account] = r
+		st.run = append(st.run, r.run)
+	}
+	if len(runners) > 0 {
+		opts.OnNewMail = func(account string, paths []string) {
+			if r := runners[account]; r != nil {
+				r.add(paths)
+			}
+		}
+	}
 	srv, err := fs.Mount(mountpoint, st.accounts, opts)
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", mountpoint, err)
