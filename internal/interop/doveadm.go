@@ -39,6 +39,15 @@ func (d *Dovecot) Deliver(t testing.TB, user, mailbox string, msg []byte) {
 	}
 }
 
+// Kick disconnects every IMAP and POP3 session of user from the server
+// side (doveadm kick), as a server restart or an administrator would.
+func (d *Dovecot) Kick(t testing.TB, user string) {
+	t.Helper()
+	if _, err := d.doveadm(nil, "kick", user); err != nil {
+		t.Fatalf("dovecot: kick %s: %v\nlog:\n%s", user, err, d.LogTail(10))
+	}
+}
+
 // CreateMailbox creates mailbox name (UTF-8, hierarchy levels separated by
 // the namespace separator) for user, with its parents.
 func (d *Dovecot) CreateMailbox(t testing.TB, user, name string) {

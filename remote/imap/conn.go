@@ -66,7 +66,11 @@ func (cn *conn) watch(ctx context.Context, timeout time.Duration) func() error {
 
 // dial connects, secures, greets and logs in: a connection ready for
 // commands, or an error wrapping a remote sentinel.
-func (s *Store) dial(ctx context.Context) (*conn, error) {
+func (s *Store) dial(ctx context.Context) (*conn, error) { return s.dialWith(ctx, nil) }
+
+// dialWith is dial with the client's handlers of unilateral data; nil
+// means the pool's (unmatched FETCH responses go to a streaming fetch).
+func (s *Store) dialWith(ctx context.Context, unilateral *imapclient.UnilateralDataHandler) (*conn, error) {
 	const op = "connect"
 	start := time.Now()
 	cn := &conn{id: s.connID.Add(1)}
@@ -85,7 +89,7 @@ func (s *Store) dial(ctx context.Context) (*conn, error) {
 
 	// TLS, greeting and STARTTLS must finish within DialTimeout.
 	stop := cn.watch(ctx, s.opts.DialTimeout)
-	c, err := s.handshake(ctx, cn)
+	c, err := s.handshake(ctx, cn, unilateral)
 	if killed := stop(); killed != nil || err != nil {
 		cn.raw.Close()
 		if c != nil {
@@ -122,13 +126,16 @@ func (s *Store) dial(ctx context.Context) (*conn, error) {
 	return cn, nil
 }
 
-// handshake secures the connection as configured and waits for the greeting.
-func (s *Store) handshake(ctx context.Context, cn *conn) (*imapclient.Client, error) {
+// handshake secures the connection as configured and waits for the
+// greeting. unilateral handles the server's unilateral data; nil means the
+// pool's handlers.
+func (s *Store) handshake(ctx context.Context, cn *conn, unilateral *imapclient.UnilateralDataHandler) (*imapclient.Client, error) {
+	if unilateral == nil {
+		unilateral = &imapclient.UnilateralDataHandler{Fetch: cn.unilateralFetch}
+	}
 	copts := &imapclient.Options{
-		WordDecoder: s.words,
-		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
-			Fetch: cn.unilateralFetch,
-		},
+		WordDecoder:           s.words,
+		UnilateralDataHandler: unilateral,
 	}
 	tlsConf := s.tlsConfig()
 	switch s.opts.TLS {

@@ -18,4 +18,9 @@
 // MOVE and UIDPLUS cannot do safely. go-imap's own MOVE fallback is not
 // used (it deletes mail when the COPY fails). Library types never leave
 // the package.
+//
+// Watch (remote.Watcher, idle.go) follows a mailbox with IDLE, one
+// connection of its own per watched folder, outside the pool; NOTIFY
+// (RFC 5465), which could watch many folders on one connection, is not
+// used because go-imap's client lacks it.
 package imap

@@ -46,6 +46,10 @@ type IMAPOptions struct {
 	// advertised, UID EXPUNGE is answered BAD, and COPY, MOVE and APPEND
 	// answer without COPYUID or APPENDUID.
 	NoUIDPlus bool
+	// NoIdle takes IDLE away: neither IDLE nor IMAP4rev2 (which includes
+	// it) is advertised, and an IDLE sent anyway is answered BAD. It
+	// cannot be combined with TLSStartTLS.
+	NoIdle bool
 	// TLS selects plain, STARTTLS or implicit TLS (certificate from CA).
 	TLS TLSMode
 	// CA signs the server certificate; a new one is made when nil and TLS
@@ -74,6 +78,7 @@ type IMAP struct {
 	implicit  bool // TLS from the first byte
 	noMove    bool // see IMAPOptions.NoMove
 	noUIDPlus bool // see IMAPOptions.NoUIDPlus
+	noIdle    bool // see IMAPOptions.NoIdle
 	// helperPass is the password of the helpers' own connections (Flags,
 	// Body…), whose commands are neither counted nor refused.
 	helperPass string
@@ -112,10 +117,16 @@ func StartIMAP(opts *IMAPOptions) (*IMAP, error) {
 		implicit:   o.TLS == TLSImplicit,
 		noMove:     o.Rev1 || o.NoMove,
 		noUIDPlus:  o.Rev1 || o.NoUIDPlus,
+		noIdle:     o.NoIdle,
 		helperPass: "helper-" + rand.Text(),
 		counts:     map[string]int64{},
 		refusals:   map[string]*imap.Error{},
 		names:      map[string]bool{"INBOX": true},
+	}
+	if o.NoIdle && o.TLS == TLSStartTLS {
+		// The capabilities after STARTTLS travel under TLS, out of
+		// reach of the connection that takes IDLE out of them.
+		return nil, fmt.Errorf("start IMAP test server: NoIdle cannot be combined with TLSStartTLS")
 	}
 	ca, tlsConfig, err := serverTLS(o.TLS, o.CA)
 	if err != nil {
@@ -150,6 +161,9 @@ func StartIMAP(opts *IMAPOptions) (*IMAP, error) {
 	if s.implicit {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
+	if s.noIdle {
+		ln = noIdleListener{ln}
+	}
 	go s.server.Serve(ln)
 	return s, nil
 }
@@ -176,9 +190,10 @@ func (s *IMAP) Close() error {
 func (s *IMAP) SetDown(down bool) { s.lb.setDown(down) }
 
 // caps returns the capabilities the server advertises: IMAP4rev2 (which
-// includes MOVE and UIDPLUS) unless one of them is taken away.
+// includes MOVE, UIDPLUS and IDLE) unless one of them is taken away.
+// (imapserver adds IDLE to IMAP4rev1 on its own: noIdleConn takes it out.)
 func (s *IMAP) caps() imap.CapSet {
-	if !s.noMove && !s.noUIDPlus {
+	if !s.noMove && !s.noUIDPlus && !s.noIdle {
 		return imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}}
 	}
 	caps := imap.CapSet{imap.CapIMAP4rev1: {}}
@@ -251,6 +266,10 @@ func (s *IMAP) Body(mailbox string, uid uint32) ([]byte, error) { return s.View(
 func (s *IMAP) SetFlags(mailbox string, uid uint32, flags []string) error {
 	return s.View().SetFlags(mailbox, uid, flags)
 }
+
+// Expunge removes message uid from mailbox, as another client would
+// (View.Expunge).
+func (s *IMAP) Expunge(mailbox string, uid uint32) error { return s.View().Expunge(mailbox, uid) }
 
 type literal struct {
 	io.Reader

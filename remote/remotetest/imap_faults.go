@@ -1,8 +1,11 @@
 package remotetest
 
 import (
+	"bytes"
+	"net"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -22,7 +25,10 @@ import (
 // case: "SELECT", "EXAMINE", "FETCH" and "UID FETCH", "STORE" and
 // "UID STORE", "COPY" and "UID COPY", "MOVE" and "UID MOVE", "EXPUNGE"
 // (plain EXPUNGE, and the implicit one of CLOSE) and "UID EXPUNGE",
-// "APPEND", "CREATE", "DELETE", "RENAME".
+// "APPEND", "CREATE", "DELETE", "RENAME", "IDLE". IDLE is counted (and
+// refused) once the server has sent its continuation: imapserver sends it
+// before the session sees the command, so a refused IDLE is answered NO
+// when the client ends it with DONE.
 func (s *IMAP) Count(command string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -143,6 +149,35 @@ func (sess *session) Select(mailbox string, options *imap.SelectOptions) (*imap.
 	}
 	return data, err
 }
+
+func (sess *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	if err := sess.begin("IDLE"); err != nil {
+		return err
+	}
+	if sess.srv.noIdle {
+		// noIdleConn turns IDLE into an unknown command before the server
+		// reads it; this is for a command line it could not see whole.
+		return errUnknownCommand
+	}
+	// imapmemserver's Idle misses an update queued between the server's
+	// continuation and the moment Idle registers for updates (it is sent
+	// with the next one, or after DONE); polling cannot miss it.
+	tick := time.NewTicker(idlePoll)
+	defer tick.Stop()
+	for {
+		if err := sess.SessionIMAP4rev2.Poll(w, true); err != nil {
+			return err
+		}
+		select {
+		case <-stop:
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// idlePoll is how often an IDLE session looks for updates to send.
+const idlePoll = 20 * time.Millisecond
 
 func (sess *session) Unselect() error {
 	sess.readOnly, sess.readWrite = false, false
@@ -333,4 +368,104 @@ func (s *IMAP) renameLocked(oldName, newName string, options *imap.RenameOptions
 		s.names[to] = true
 	}
 	return nil
+}
+
+// noIdleListener hands out the connections of a NoIdle server as
+// noIdleConns.
+type noIdleListener struct{ net.Listener }
+
+func (l noIdleListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &noIdleConn{Conn: c, readStart: true, writeStart: true}, nil
+}
+
+// noIdleConn is a connection of a NoIdle server, between the network (or
+// TLS) and imapserver, which advertises IDLE to every IMAP4rev1 client and
+// sends IDLE's continuation before a session could refuse it. It takes
+// IDLE out of the capability lists the server writes (CAPABILITY
+// responses and [CAPABILITY] codes) and turns an IDLE command line into
+// an unknown command (XDLE), which the server answers BAD. Both work on
+// whole lines within one read or write, which is how go-imap's client and
+// server send these.
+type noIdleConn struct {
+	net.Conn
+	readStart, writeStart bool // the next byte starts a line
+}
+
+func (c *noIdleConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	for start := 0; start < n; {
+		end := bytes.IndexByte(b[start:n], '\n')
+		if end < 0 {
+			end = n
+		} else {
+			end += start + 1
+		}
+		if c.readStart {
+			line := b[start:end]
+			if tag, cmd, ok := bytes.Cut(bytes.TrimRight(line, "\r\n"), []byte(" ")); ok && len(tag) > 0 && bytes.EqualFold(cmd, []byte("IDLE")) {
+				line[len(tag)+1] = 'X' // "IDLE" → "XDLE"
+			}
+		}
+		c.readStart = b[end-1] == '\n'
+		start = end
+	}
+	return n, err
+}
+
+func (c *noIdleConn) Write(b []byte) (int, error) {
+	var out []byte
+	for start := 0; start < len(b); {
+		end := bytes.IndexByte(b[start:], '\n')
+		if end < 0 {
+			end = len(b)
+		} else {
+			end += start + 1
+		}
+		line := b[start:end]
+		if c.writeStart {
+			line = withoutIdle(line)
+		}
+		out = append(out, line...)
+		c.writeStart = b[end-1] == '\n'
+		start = end
+	}
+	if _, err := c.Conn.Write(out); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// withoutIdle returns line without the IDLE capability when it is a
+// CAPABILITY response or a status response with a [CAPABILITY] code, and
+// line itself otherwise.
+func withoutIdle(line []byte) []byte {
+	text := string(line)
+	var head, list, tail string
+	if rest, ok := strings.CutPrefix(text, "* CAPABILITY "); ok {
+		list = strings.TrimRight(rest, "\r\n")
+		head, tail = "* CAPABILITY ", rest[len(list):]
+	} else {
+		words := strings.SplitN(text, " ", 3)
+		if len(words) < 3 || !slices.Contains([]string{"OK", "NO", "BAD", "PREAUTH", "BYE"}, strings.ToUpper(words[1])) {
+			return line
+		}
+		rest, ok := strings.CutPrefix(words[2], "[CAPABILITY ")
+		end := strings.IndexByte(rest, ']')
+		if !ok || end < 0 {
+			return line
+		}
+		head = words[0] + " " + words[1] + " [CAPABILITY "
+		list, tail = rest[:end], rest[end:]
+	}
+	var kept []string
+	for _, c := range strings.Split(list, " ") {
+		if !strings.EqualFold(c, "IDLE") {
+			kept = append(kept, c)
+		}
+	}
+	return []byte(head + strings.Join(kept, " ") + tail)
 }

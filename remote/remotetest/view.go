@@ -131,6 +131,29 @@ func (v *View) SetFlags(mailbox string, uid uint32, flags []string) error {
 	return nil
 }
 
+// Expunge removes message uid from mailbox, as another mail client would:
+// SELECT, UID STORE +FLAGS.SILENT (\Deleted) and UID EXPUNGE of that UID
+// on a separate connection. The server must have UIDPLUS (IMAP4rev2).
+func (v *View) Expunge(mailbox string, uid uint32) error {
+	c, err := v.dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.Select(mailbox, nil).Wait(); err != nil {
+		return fmt.Errorf("select %s: %w", mailbox, err)
+	}
+	set := imap.UIDSetNum(imap.UID(uid))
+	deleted := &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}
+	if err := c.Store(set, deleted, nil).Close(); err != nil {
+		return fmt.Errorf("mark %s/%d deleted: %w", mailbox, uid, err)
+	}
+	if err := c.UIDExpunge(set).Close(); err != nil {
+		return fmt.Errorf("expunge %s/%d: %w", mailbox, uid, err)
+	}
+	return nil
+}
+
 // examine dials a helper connection with mailbox opened read-only.
 func (v *View) examine(mailbox string) (*imapclient.Client, error) {
 	c, err := v.dial()
