@@ -224,6 +224,36 @@
 // (NotifyEntry, sent from a goroutine, since the kernel holds the
 // directory's lock until the request that made the change is answered).
 //
+// # Changes on the server
+//
+// A Source that finds changes on the server by itself (Watched: the IMAP
+// cache, with IDLE and polling) reports each mailbox's new, vanished and
+// re-flagged messages (remote.Change), after it published the new listing.
+// Mount subscribes to it; the callback only queues the change, and one
+// goroutine per account applies the queue in order, holding no lock:
+//
+//   - It finds the directories of the mailbox that the kernel knows (the
+//     inodes under the account directory whose levels, joined by the
+//     delimiter, give the mailbox's name); a mailbox never looked up has
+//     none, and nothing is told.
+//   - A new message: NotifyEntry of its name, so that a negative entry an
+//     earlier lookup left goes and stat and ls see it at once.
+//   - A vanished message: NotifyDelete when the kernel has its inode, else
+//     NotifyEntry, so that stat answers ENOENT at once although message
+//     entries are kept for an hour. A process holding the file open reads
+//     it to the end: its handle holds the body file from OPEN (see
+//     Caching).
+//   - A new UIDVALIDITY: both, for every name of the old and the new
+//     listing.
+//   - Changed flags: nothing; user.mail.flags is read from the listing,
+//     and the kernel does not cache extended attributes.
+//
+// Then Options.OnNewMail, when set, is called from that goroutine with the
+// paths of the new messages (not after a new UIDVALIDITY) under the names
+// the mount shows, computed from the mailbox list as readdir does, whether
+// or not the kernel looked the directories up; never after the mount is
+// gone.
+//
 // # Signals
 //
 // The kernel sends INTERRUPT for a request whenever the calling thread gets
@@ -242,15 +272,18 @@
 // afresh (synced with the server when older than Options.StaleAfter) on each
 // readdir, so new mail shows up in ls.
 //
-// A warm read (the pages are in the kernel) costs one OPEN, answered from
-// memory, and one RELEASE, which close does not wait for: a message asks
-// for no FLUSH (FOPEN_NOFLUSH), and a message whose body was opened before
-// is opened again without the Source (its size is known; the body file is
-// opened at the first READ, if the kernel needs one). The first open of a
-// message opens its body, fetching it when needed, and corrects the size
-// before the first read. So the Source (and the cache's
-// least-recently-read order) sees a message when the daemon reads it: at
-// its first open in a mount, and whenever the kernel lacks its pages.
+// A warm read (the pages are in the kernel) costs one OPEN and one
+// RELEASE, which close does not wait for: a message asks for no FLUSH
+// (FOPEN_NOFLUSH). OPEN opens the body through the Source, which for a
+// cached body is an open(2) on the local disk, and the handle keeps it
+// until RELEASE: a descriptor reads its message to the end even when the
+// server expunges it meanwhile and the cache deletes the body file. The
+// first open of a message fetches the body when needed and corrects the
+// size before the first read. Should a later open not get the body (the
+// server unreachable and the body evicted), the open still succeeds and
+// the body is left to the first READ, which the kernel sends only for pages
+// it lacks. So the Source (and the cache's least-recently-read order) sees
+// a message at every open.
 //
 // The kernel's connection-wide no-open and no-flush modes (an OPEN or a
 // FLUSH answered with ENOSYS) would save the OPEN but are not used, since

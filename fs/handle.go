@@ -13,10 +13,10 @@ import (
 )
 
 // messageHandle is an open message, or an open queued or failed outbox
-// message: a read-only body file, closed on Release. The handle of a
-// message whose body was opened before (messageNode.opened) opens it
-// through the Source at the first READ only: while the kernel has the
-// pages, reads never reach the filesystem.
+// message: a read-only body file, opened at OPEN and closed on Release, so
+// that a message expunged meanwhile still reads. Only when a later open of
+// a message could not open the body (see messageNode.Open) does the
+// handle open it through the Source at the first READ.
 type messageHandle struct {
 	n *messageNode // nil for an outbox message
 

@@ -26,8 +26,8 @@ type messageNode struct {
 	// size is the size reported to the kernel: info.Size, or the size of
 	// the body file once one was opened.
 	size atomic.Int64
-	// opened is set once a body was opened and size is its size: later
-	// opens need not ask the Source before a READ does.
+	// opened is set once a body was opened and size is its size: a later
+	// open that cannot open the body may leave it to the first READ.
 	opened atomic.Bool
 }
 
@@ -72,20 +72,25 @@ func (n *messageNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.
 	return syscall.EACCES
 }
 
-// Open opens the message read-only (anything else fails with EACCES). The
-// first open opens the body through the Source (fetching it when it is not
-// cached) and corrects the size; later ones answer from memory and leave
-// the body to the first READ, which the kernel sends only for pages it
+// Open opens the message read-only (anything else fails with EACCES). It
+// opens the body through the Source (fetching it when it is not cached),
+// corrects the size at the first open, and the handle keeps the body file
+// until RELEASE, so a descriptor reads its message to the end even when the
+// message is expunged before the first READ (the Source then deletes the
+// body file). Should a later open fail to open the body (the server
+// unreachable and the body evicted), the handle is still given and the
+// body is left to the first READ, which the kernel sends only for pages it
 // does not have: it keeps them across opens.
 func (n *messageNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	if flags&syscall.O_ACCMODE != syscall.O_RDONLY || flags&syscall.O_TRUNC != 0 {
 		return nil, 0, syscall.EACCES
 	}
-	if n.opened.Load() {
-		return &messageHandle{n: n}, messageOpenFlags, 0
-	}
+	opened := n.opened.Load()
 	f, resized, errno := n.openBody(ctx)
 	if errno != 0 {
+		if opened {
+			return &messageHandle{n: n}, messageOpenFlags, 0
+		}
 		return nil, 0, errno
 	}
 	if resized {
@@ -100,8 +105,8 @@ func (n *messageNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, 
 // messageOpenFlags are the flags of an open message: the kernel keeps its
 // pages across opens (FOPEN_KEEP_CACHE) and sends no FLUSH when it is
 // closed (FOPEN_NOFLUSH: there is nothing to flush), so a warm read costs
-// an OPEN, answered from memory, and a RELEASE, which close does not wait
-// for.
+// an OPEN, which opens the cached body file, and a RELEASE, which close
+// does not wait for.
 const messageOpenFlags = fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH
 
 // openBody opens the body through the Source and makes the size reported

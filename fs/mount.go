@@ -70,6 +70,16 @@ type Options struct {
 	// appends it (the file is unlinked at once, so nothing is left behind
 	// by a crash). Empty means os.TempDir().
 	TempDir string
+	// OnNewMail, when not nil, is called with the paths, relative to the
+	// mount point, of each batch of messages that a Watched Source reports
+	// as new on the server (not after a UIDVALIDITY change, nor for a
+	// mailbox's first listing), such as
+	// "work/INBOX/2026-11-20_0915_Quarterly-report_4711.eml": the names
+	// the mount shows, whether or not the directories were looked up. It
+	// is called from a goroutine of the mount's, after the kernel was told
+	// of the batch, in order and never concurrently for one account, and
+	// not after the mount is gone.
+	OnNewMail func(account string, paths []string)
 
 	// wrapRaw, when set (by tests), wraps the filesystem the server
 	// calls, outside the one that ignores interrupts.
@@ -152,7 +162,11 @@ func Mount(mountpoint string, accounts []Account, opts *Options) (*fuse.Server, 
 	if err != nil {
 		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
-	go srv.Serve()
+	stop := watchAccounts(root, opts.newMailFunc())
+	go func() {
+		srv.Serve()
+		stop()
+	}()
 	if err := srv.WaitMount(); err != nil {
 		srv.Unmount()
 		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)

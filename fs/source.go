@@ -84,3 +84,9 @@ type Appender interface {
 	// nothing.
 	Append(ctx context.Context, mailbox string, msg io.ReaderAt, size int64) (uint32, error)
 }
+
+// Watched is a Source that finds changes on the server by itself (IMAP IDLE and polling) and reports them.
+type Watched interface {
+	// Subscribe adds fn to be called with every change found; fn must not block.
+	Subscribe(fn func(remote.Change))
+}

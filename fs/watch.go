@@ -1,0 +1,230 @@
+package fs
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+
+	"mailfs/remote"
+)
+
+// watcher applies what a Watched Source reports for one account: it tells
+// the kernel to forget the names of new and vanished messages in the
+// directories it knows, and reports new mail (Options.OnNewMail). The
+// Source's callback only queues a change; one goroutine at a time works
+// through the queue, so changes are applied in the order they came and
+// the Source never waits for the kernel.
+type watcher struct {
+	acct *account
+	// dir is the account directory.
+	dir       *gofs.Inode
+	onNewMail func(account string, paths []string)
+
+	mu      sync.Mutex
+	queue   []remote.Change
+	running bool // a goroutine works through queue
+	stopped bool // the mount is gone: changes are dropped
+}
+
+// watchAccounts subscribes a watcher to the Source of each account of
+// root that is Watched, and returns the function that stops them all
+// (when the mount is gone; a Source has no way to unsubscribe).
+func watchAccounts(root *rootNode, onNewMail func(account string, paths []string)) (stop func()) {
+	var ws []*watcher
+	for _, a := range root.accounts {
+		src, ok := a.src.(Watched)
+		if !ok {
+			continue
+		}
+		w := &watcher{acct: a, dir: root.GetChild(a.name), onNewMail: onNewMail}
+		src.Subscribe(w.changed)
+		ws = append(ws, w)
+	}
+	return func() {
+		for _, w := range ws {
+			w.stop()
+		}
+	}
+}
+
+// newMailFunc returns Options.OnNewMail; nil for nil Options.
+func (o *Options) newMailFunc() func(string, []string) {
+	if o == nil {
+		return nil
+	}
+	return o.OnNewMail
+}
+
+// changed queues ch, starting the goroutine that applies the queue when
+// none runs. It never blocks: it is the Source's callback.
+func (w *watcher) changed(ch remote.Change) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return
+	}
+	w.queue = append(w.queue, ch)
+	if !w.running {
+		w.running = true
+		go w.run()
+	}
+}
+
+// stop drops queued changes and every change to come.
+func (w *watcher) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopped = true
+	w.queue = nil
+}
+
+// run applies queued changes, in order, until the queue is empty.
+func (w *watcher) run() {
+	for {
+		w.mu.Lock()
+		if len(w.queue) == 0 || w.stopped {
+			w.running = false
+			w.mu.Unlock()
+			return
+		}
+		ch := w.queue[0]
+		w.queue[0] = remote.Change{}
+		w.queue = w.queue[1:]
+		w.mu.Unlock()
+		w.apply(ch)
+	}
+}
+
+// apply tells the kernel of ch, with no lock held, then reports its new
+// messages. The mailbox list comes from what the Source knows (a change
+// is found after a listing, so the list is known).
+func (w *watcher) apply(ch remote.Change) {
+	ctx := context.Background()
+	mboxes, err := w.acct.src.Mailboxes(ctx, lookupMaxAge)
+	if err != nil && mboxes == nil {
+		w.acct.fail(ctx, "list mailboxes for changes on the server", err, "mailbox", ch.Mailbox)
+		return
+	}
+	style := w.acct.st.style
+	for _, dir := range w.folders(delimiter(mboxes), ch.Mailbox) {
+		for _, m := range ch.Removed {
+			name := FileName(m, style)
+			if c := dir.GetChild(name); c != nil && isRemoved(c, ch, m.UID) {
+				// The kernel drops the entry; a process holding the file
+				// open keeps reading it (the handle has the body file).
+				dir.NotifyDelete(name, c)
+			} else {
+				dir.NotifyEntry(name)
+			}
+		}
+		for _, m := range ch.Added {
+			// Drops a negative entry an earlier lookup left.
+			dir.NotifyEntry(FileName(m, style))
+		}
+	}
+	if w.onNewMail == nil || ch.Reset || len(ch.Added) == 0 {
+		return
+	}
+	if paths := newMailPaths(w.acct.name, mboxes, ch, style); len(paths) > 0 {
+		w.mu.Lock()
+		stopped := w.stopped
+		w.mu.Unlock()
+		if !stopped {
+			w.onNewMail(w.acct.name, paths)
+		}
+	}
+}
+
+// isRemoved reports whether the inode c is the message uid that ch
+// removes: of ch's UIDVALIDITY, or of an older one after a reset.
+func isRemoved(c *gofs.Inode, ch remote.Change, uid uint32) bool {
+	m, ok := c.Operations().(*messageNode)
+	return ok && m.info.UID == uid && (m.uidValidity == ch.UIDValidity) != ch.Reset
+}
+
+// folders returns the directory inodes the kernel knows (looked up, not
+// forgotten) that show mailbox: the folderNodes under the account
+// directory whose levels joined by delim give its name. Only directories
+// on the way there are walked.
+func (w *watcher) folders(delim rune, mailbox string) []*gofs.Inode {
+	var found []*gofs.Inode
+	var walk func(dir *gofs.Inode)
+	walk = func(dir *gofs.Inode) {
+		for _, c := range dir.Children() {
+			n, ok := c.Operations().(*folderNode)
+			if !ok {
+				continue
+			}
+			name := joinPath(n.mailboxPath(), delim)
+			switch {
+			case name == mailbox:
+				found = append(found, c)
+			case delim != 0 && strings.HasPrefix(mailbox, name+string(delim)):
+				walk(c)
+			}
+		}
+	}
+	if w.dir != nil {
+		walk(w.dir)
+	}
+	return found
+}
+
+// newMailPaths returns the paths, relative to the mount point, of the
+// messages ch adds, as the mount shows them: the account directory, the
+// shown name of each level of the mailbox (describe: look-alikes and
+// collision suffixes), the file name. A mailbox the mount does not show
+// (not in the list, an empty level, a level that loses a name collision,
+// not selectable) gives none, and neither does a message shadowed by a
+// child directory of the same name.
+func newMailPaths(account string, mboxes []remote.Mailbox, ch remote.Change, style string) []string {
+	levels := mailboxLevels(mboxes, ch.Mailbox)
+	if levels == nil {
+		return nil
+	}
+	dir := account
+	for i, c := range levels {
+		d, ok := subdirOf(describe(mboxes, levels[:i]), c)
+		if !ok {
+			return nil
+		}
+		dir += "/" + d.name
+	}
+	lv := describe(mboxes, levels)
+	if _, ok := lv.selectable(); !ok {
+		return nil
+	}
+	var paths []string
+	for _, m := range ch.Added {
+		name := FileName(m, style)
+		if _, shadowed := lv.subdir(name); shadowed {
+			continue
+		}
+		paths = append(paths, dir+"/"+name)
+	}
+	return paths
+}
+
+// mailboxLevels returns the levels of the listed mailbox name; nil when
+// the list does not have it.
+func mailboxLevels(mboxes []remote.Mailbox, name string) []string {
+	for _, m := range mboxes {
+		if m.Name == name {
+			return m.Path()
+		}
+	}
+	return nil
+}
+
+// subdirOf returns the child directory of lv that stands for the level
+// component as the server spells it.
+func subdirOf(lv level, component string) (subdir, bool) {
+	for _, d := range lv.subdirs {
+		if d.component == component {
+			return d, true
+		}
+	}
+	return subdir{}, false
+}
