@@ -62,6 +62,9 @@ type mailbox struct {
 	// savedCheck is the last-check time stored in the database; guarded
 	// by mu. An unchanged mailbox rewrites it only now and then.
 	savedCheck time.Time
+	// own are the messages this Account put here without learning their
+	// UIDs (edit.go's expectOwn); guarded by mu.
+	own []ownMark
 	// fixes are size corrections not yet in snap; guarded by mu.
 	fixes map[sizeFix]int64
 	// hasFixes is set while fixes is not empty.

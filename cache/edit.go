@@ -334,7 +334,8 @@ func (a *Account) Append(ctx context.Context, mailbox string, msg io.ReaderAt, s
 	if ok {
 		a.place(m, placed, info, io.NewSectionReader(msg, 0, size))
 	} else {
-		m.stale.Store(true)
+		h := header.Parse(hb)
+		m.expectOwn(a, remote.MessageInfo{Subject: h.Subject(), MessageID: h.MessageID()})
 	}
 	return placed.UID, nil
 }
@@ -378,7 +379,7 @@ func (a *Account) forget(m *mailbox, uidValidity, uid uint32) {
 // listing, m is relisted at its next List instead.
 func (a *Account) place(m *mailbox, p remote.Placed, info remote.MessageInfo, body io.Reader) {
 	if !p.Known() {
-		m.stale.Store(true)
+		m.expectOwn(a, info)
 		return
 	}
 	info.UID = p.UID
@@ -432,3 +433,47 @@ func (a *Account) update(m *mailbox, uidValidity uint32, edit func([]remote.Mess
 
 // isInbox reports whether name is INBOX, which IMAP spells in any case.
 func isInbox(name string) bool { return strings.EqualFold(name, "INBOX") }
+
+// ownTTL is how long a message this Account put in a mailbox without
+// learning its UID is waited for, so that the sync that finds it does not
+// report it as new mail.
+const ownTTL = 10 * time.Minute
+
+// ownMark is a message this Account put in a mailbox without learning its
+// UID (no UIDPLUS).
+type ownMark struct {
+	messageID, subject string
+	until              time.Time
+}
+
+// expectOwn marks m for relisting and records that the message info (its
+// Message-ID and Subject) was put there by this Account: the sync that
+// finds it reports it as no change (ownAdded).
+func (m *mailbox) expectOwn(a *Account, info remote.MessageInfo) {
+	m.mu.Lock()
+	m.own = append(m.own, ownMark{messageID: info.MessageID, subject: info.Subject, until: a.c.now().Add(ownTTL)})
+	m.mu.Unlock()
+	m.stale.Store(true)
+}
+
+// dropOwn removes from ch.Added the messages this Account put in m itself
+// (expectOwn), each mark matching once. m.mu is held.
+func (m *mailbox) dropOwn(now time.Time, ch *remote.Change) {
+	if len(m.own) == 0 {
+		return
+	}
+	m.own = slices.DeleteFunc(m.own, func(o ownMark) bool { return now.After(o.until) })
+	ch.Added = slices.DeleteFunc(ch.Added, func(mi remote.MessageInfo) bool {
+		i := slices.IndexFunc(m.own, func(o ownMark) bool {
+			if o.messageID != "" && mi.MessageID != "" {
+				return o.messageID == mi.MessageID
+			}
+			return o.subject == mi.Subject
+		})
+		if i < 0 {
+			return false
+		}
+		m.own = slices.Delete(m.own, i, i+1)
+		return true
+	})
+}

@@ -46,12 +46,13 @@ func (p *progress) add(n int, bytes int64) {
 	p.logLocked(now, p.what)
 }
 
-// finish logs the end of an operation that logged its progress.
+// finish logs the end of an operation that logged its progress, as of
+// its last item (a pause after it is not part of the work).
 func (p *progress) finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.last.IsZero() {
-		p.logLocked(p.a.c.now(), p.what+" done")
+		p.logLocked(p.active, p.what+" done")
 	}
 }
 

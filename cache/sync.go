@@ -274,6 +274,7 @@ func (a *Account) apply(m *mailbox, st remote.MailboxStatus, uidValidity uint32,
 	l := &remote.Listing{UIDValidity: uidValidity, Messages: out}
 	m.snap.Store(&snapshot{state: ns, listing: l})
 	change = diffListings(m.name, s.listing, l)
+	m.dropOwn(now, &change)
 	if len(added) > 0 || len(ch.del) > 0 || len(ch.put) > 0 {
 		a.c.log.Debug("mailbox synced", "account", a.name, "mailbox", m.name,
 			"new", len(added), "vanished", len(ch.del), "changed", len(ch.put)-len(added))
@@ -334,6 +335,7 @@ func (a *Account) replaceListing(m *mailbox, st remote.MailboxStatus, msgs []rem
 	l := &remote.Listing{UIDValidity: st.UIDValidity, Messages: msgs}
 	m.snap.Store(&snapshot{state: ns, listing: l})
 	change = diffListings(m.name, old.listing, l)
+	m.dropOwn(now, &change)
 
 	// Bodies of other UIDVALIDITYs are void; bodies of this one whose
 	// message is gone are garbage.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -31,7 +32,10 @@ const (
 // arrive: `sh -c COMMAND sh PATH...`, the absolute paths of a batch of new
 // message files as arguments ("$@") and on stdin, one per line, in the
 // mount point as working directory. Runs never overlap; what arrives
-// during a run waits for the next. Output and failures go to the log.
+// during a run waits for the next. Output and failures go to the log. A
+// run that takes longer than a minute is killed with its process group;
+// a background job the command starts and leaves running when it exits
+// is its own business.
 type newMailRunner struct {
 	account, command, mountpoint string
 	log                          *slog.Logger
@@ -98,16 +102,27 @@ func (r *newMailRunner) runOnce(ctx context.Context, paths []string) {
 	cmd := exec.CommandContext(ctx, "sh", append([]string{"-c", r.command, "sh"}, paths...)...)
 	cmd.Dir = r.mountpoint
 	cmd.Stdin = strings.NewReader(strings.Join(paths, "\n") + "\n")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	// Output goes to a file, not a pipe: a background job the command
+	// leaves running (notify-send &) would hold a pipe open and keep the
+	// run from ending.
+	out, err := os.CreateTemp("", "mailfs-new-mail-*")
+	if err != nil {
+		r.log.Warn("new_mail_command not run: no temporary file for its output", "account", r.account, "err", err)
+		return
+	}
+	os.Remove(out.Name())
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
 	// The command's own children go with it when it is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
 	start := time.Now()
-	err := cmd.Run()
-	output := out.Bytes()
-	if len(output) > newMailOutput {
+	err = cmd.Run()
+	output := make([]byte, newMailOutput+1)
+	n, _ := out.ReadAt(output, 0)
+	output = output[:n]
+	if n > newMailOutput {
 		output = append(output[:newMailOutput:newMailOutput], "…"...)
 	}
 	attrs := []any{"account", r.account, "messages", len(paths), "took", time.Since(start).Round(time.Millisecond)}

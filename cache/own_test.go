@@ -1,0 +1,32 @@
+package cache
+
+import (
+	"testing"
+)
+
+// On a server without UIDPLUS the Account does not learn the UID of what
+// it moved or appended, and a sync lists it: that sync must not report it
+// as new mail (the mount would run new_mail_command for the user's own
+// cp), while mail delivered by others at the same time still is reported.
+func TestOwnChangesWithoutUIDPlus(t *testing.T) {
+	e := newEditEnv(t, nil)
+	e.store.knobs(func(k *fakeEdit) { k.noUIDPlus = true })
+	e.store.create("Archive")
+	u := e.store.add("INBOX", "to be moved")
+	e.prepare("INBOX", "Archive")
+	changes := subscribe(e.a)
+	ctx := t.Context()
+
+	if _, err := e.a.Move(ctx, "INBOX", u, "Archive"); err != nil {
+		t.Fatalf("Move: %v", err)
+	}
+	if _, err := e.append("Archive", appendMsg); err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	other := e.store.add("Archive", "delivered by someone else")
+	e.list("Archive", 0)
+	ch := wantOneChange(t, changes, "Archive", "a sync after Move and Append without UIDPLUS")
+	wantChange(t, ch, false, []uint32{other}, nil, nil)
+	e.list("INBOX", 0)
+	wantNoChange(t, changes, "a sync of the source")
+}
