@@ -34,13 +34,19 @@ func remoteServer(a *config.Account, proto string, s *config.Server, log *slog.L
 }
 
 // newIMAPStore builds the IMAP client of one account from its config; a
-// mount's keeps a spare connection (see imap.Options.Spare), check's not.
-func newIMAPStore(a *config.Account, log *slog.Logger, spare bool) (*imap.Store, error) {
+// mount's (mount set) keeps a spare connection (see imap.Options.Spare) and
+// leaves one connection of max_connections to each IDLE watch (which
+// dials its own, outside the pool), check's not.
+func newIMAPStore(a *config.Account, log *slog.Logger, mount bool) (*imap.Store, error) {
 	srv, err := remoteServer(a, "imap", &a.IMAP.Server, log)
 	if err != nil {
 		return nil, err
 	}
-	return imap.New(&imap.Options{Server: srv, MaxConns: a.IMAP.MaxConnections, Spare: spare}), nil
+	conns := a.IMAP.MaxConnections
+	if mount {
+		conns -= len(a.IMAP.IdleFolders) // config validation keeps one at least
+	}
+	return imap.New(&imap.Options{Server: srv, MaxConns: conns, Spare: mount}), nil
 }
 
 // newPOP3Client builds the POP3 client of one account from its config.

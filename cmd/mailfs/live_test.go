@@ -205,6 +205,17 @@ func TestLiveMailboxPolling(t *testing.T) {
 	dirNames(t, inbox)
 	uid := inProcess{srv}.deliver(t, testMail(1, "Polled delivery"))
 	appearsWithin(t, inbox, uid, 3*time.Second)
+
+	// A folder another client creates shows within poll_interval (the
+	// mount's own check of the list, 5 s after the last, comes later).
+	acct := filepath.Join(mnt, "test")
+	dirNames(t, acct)
+	if err := srv.CreateMailbox("Elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, "the folder created elsewhere shows", func() bool {
+		return slices.Contains(dirNames(t, acct), "Elsewhere")
+	})
 }
 
 // TestDovecotLive is TestLiveMailbox against Dovecot, over IMAPS.

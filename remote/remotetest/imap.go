@@ -206,6 +206,9 @@ func (s *IMAP) caps() imap.CapSet {
 	return caps
 }
 
+// Connections returns the number of client connections open now.
+func (s *IMAP) Connections() int { return s.lb.connections() }
+
 // Fetches returns the number of FETCH commands (UID FETCH included) that
 // clients sent (see Count).
 func (s *IMAP) Fetches() int64 { return s.Count("FETCH") + s.Count("UID FETCH") }
