@@ -150,16 +150,29 @@ func (a *Account) syncOnce(ctx context.Context, m *mailbox, stale, fresh bool) (
 	var flags []remote.FlagState
 	readFlags := stale || st.HighestModSeq != old.HighestModSeq ||
 		len(known)+len(added) != int(st.Messages)
-	if readFlags {
+	// With every known message still there (the counts add up) and the
+	// server's mod-sequences, only the flags that changed are read.
+	partial := false
+	if fc, ok := a.store.(remote.FlagChanges); ok && readFlags && !stale &&
+		old.HighestModSeq != 0 && st.HighestModSeq != 0 && len(known)+len(added) == int(st.Messages) {
+		flags, err = fc.ChangedFlags(ctx, m.name, st.UIDValidity, old.HighestModSeq)
+		switch {
+		case err == nil:
+			partial = true
+		case !errors.Is(err, remote.ErrUnsupported):
+			return nil, err
+		}
+	}
+	if readFlags && !partial {
 		if flags, err = a.store.Flags(ctx, m.name, st.UIDValidity); err != nil {
 			return nil, err
 		}
-		if !slices.IsSortedFunc(flags, func(x, y remote.FlagState) int { return cmpUID(x.UID, y.UID) }) {
-			flags = slices.Clone(flags)
-			slices.SortFunc(flags, func(x, y remote.FlagState) int { return cmpUID(x.UID, y.UID) })
-		}
 	}
-	return a.apply(m, st, s.state.UIDValidity, added, flags, readFlags)
+	if !slices.IsSortedFunc(flags, func(x, y remote.FlagState) int { return cmpUID(x.UID, y.UID) }) {
+		flags = slices.Clone(flags)
+		slices.SortFunc(flags, func(x, y remote.FlagState) int { return cmpUID(x.UID, y.UID) })
+	}
+	return a.apply(m, st, s.state.UIDValidity, added, flags, readFlags, partial)
 }
 
 // lister is a remote.Store that can list a whole mailbox together with its
@@ -203,8 +216,9 @@ func (a *Account) confirm(m *mailbox, st remote.MailboxStatus) (*remote.Listing,
 // apply merges a sync's findings into the current listing, stores the
 // change, deletes the bodies of vanished messages and publishes the new
 // listing. flags (when readFlags) is every message's flags, sorted by UID:
-// a known or added UID missing from it has vanished.
-func (a *Account) apply(m *mailbox, st remote.MailboxStatus, uidValidity uint32, added []remote.MessageInfo, flags []remote.FlagState, readFlags bool) (*remote.Listing, error) {
+// a known or added UID missing from it has vanished; with partial, flags
+// holds only those that changed, and nothing has vanished.
+func (a *Account) apply(m *mailbox, st remote.MailboxStatus, uidValidity uint32, added []remote.MessageInfo, flags []remote.FlagState, readFlags, partial bool) (*remote.Listing, error) {
 	var change remote.Change
 	defer a.publish(&change) // after the unlock
 	m.mu.Lock()
@@ -229,7 +243,7 @@ func (a *Account) apply(m *mailbox, st remote.MailboxStatus, uidValidity uint32,
 			j++
 		}
 		if j == len(flags) || flags[j].UID != mi.UID {
-			return false, false
+			return partial, false
 		}
 		f := a.c.intern.flagSet(flags[j].Flags)
 		if slices.Equal(f, mi.Flags) {

@@ -114,6 +114,16 @@ type MessageInfo struct {
 	MessageID string
 }
 
+// FlagChanges is a Store that can say which messages' flags changed since
+// a mod-sequence (IMAP CONDSTORE's CHANGEDSINCE), so that a resync costs
+// what changed, not the whole mailbox.
+type FlagChanges interface {
+	// ChangedFlags returns, in ascending UID order, the UID and flags of
+	// every message whose flags changed after mod-sequence since. It fails
+	// with ErrUnsupported when the server cannot tell.
+	ChangedFlags(ctx context.Context, mailbox string, uidValidity uint32, since uint64) ([]FlagState, error)
+}
+
 // FlagState is the current flags of one message.
 type FlagState struct {
 	UID   uint32

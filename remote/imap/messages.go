@@ -17,10 +17,33 @@ import (
 // Flags returns the flags of every message with one UID FETCH 1:* (UID
 // FLAGS), in ascending UID order.
 func (s *Store) Flags(ctx context.Context, mailbox string, uidValidity uint32) ([]remote.FlagState, error) {
+	return s.flags(ctx, mailbox, uidValidity, 0)
+}
+
+var _ remote.FlagChanges = (*Store)(nil)
+
+// ChangedFlags returns the flags of the messages whose flags changed
+// after mod-sequence since, with one UID FETCH 1:* (UID FLAGS)
+// (CHANGEDSINCE since), in ascending UID order: a resync costs what
+// changed, not the whole mailbox. Without CONDSTORE it fails with
+// remote.ErrUnsupported before sending anything.
+func (s *Store) ChangedFlags(ctx context.Context, mailbox string, uidValidity uint32, since uint64) ([]remote.FlagState, error) {
+	if since == 0 {
+		return nil, s.newErr(opName("UID FETCH FLAGS", mailbox), remote.ErrUnsupported, "no mod-sequence to start from", "", nil)
+	}
+	return s.flags(ctx, mailbox, uidValidity, since)
+}
+
+// flags is Flags, or ChangedFlags when since is not 0.
+func (s *Store) flags(ctx context.Context, mailbox string, uidValidity uint32, since uint64) ([]remote.FlagState, error) {
 	var out []remote.FlagState
 	err := s.do(ctx, "UID FETCH FLAGS", mailbox, func(cn *conn, _ *bool) error {
 		out = out[:0]
-		ex, st := cn.examineAndFetch(mailbox, false, imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true})
+		if since != 0 && !cn.caps.Has(imap.CapCondStore) {
+			return s.newErr(opName("UID FETCH FLAGS", mailbox), remote.ErrUnsupported, "the server has no CONDSTORE", "", nil)
+		}
+		opts := &imap.FetchOptions{UID: true, Flags: true, ChangedSince: since}
+		ex, st := cn.examineAndFetch(mailbox, since != 0, imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, opts)
 		if err := s.examined(cn, ex, mailbox, uidValidity); err != nil {
 			st.close()
 			return err
