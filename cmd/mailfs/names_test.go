@@ -50,7 +50,10 @@ func TestDovecotOddFolderNames(t *testing.T) {
 		bodies[f.server] = body
 		writeMaildirMessage(t, dir, fmt.Sprintf("1764540000.M%dP1Q1.mailfs:2,", i), body, owner)
 	}
-	// Not UTF-8 on disk: Dovecot leaves it out of LIST.
+	// Not UTF-8 on disk: Dovecot leaves it out of LIST, or, once a session
+	// has rebuilt its mailbox list index (the IDLE connection's may come
+	// first), lists it with the byte it cannot encode replaced: shown with
+	// U+FFFD, if at all.
 	writeMaildirMessage(t, filepath.Join(root, ".raw\xe9"), "1764540000.M9P1Q1.mailfs:2,", []byte("Subject: raw\r\n\r\nraw\r\n"), owner)
 
 	cfg := dovecotConfig(t, d, d.IMAPPort, "starttls")
@@ -63,7 +66,9 @@ func TestDovecotOddFolderNames(t *testing.T) {
 	}
 	var got []string
 	for _, e := range entries {
-		got = append(got, e.Name())
+		if e.Name() != "raw\uFFFD" {
+			got = append(got, e.Name())
+		}
 	}
 	// The folder with the tab shows as "a␉b~" and 8 hex digits.
 	i := slices.IndexFunc(got, func(n string) bool { return strings.HasPrefix(n, "a\u2409b~") && len(n) == len("a\u2409b~")+8 })

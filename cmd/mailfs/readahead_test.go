@@ -55,7 +55,8 @@ func TestColdReadsAreBatched(t *testing.T) {
 	srv := remotetest.NewIMAP(t, nil)
 	msgs := seedFolder(t, srv, 500)
 	cacheDir, mnt := t.TempDir(), t.TempDir()
-	runMount(t, "mount", "-config", imapConfig(t, srv, cacheDir), mnt)
+	// No IDLE: its sync at connection would add FETCH commands to the count.
+	runMount(t, "mount", "-config", imapConfigWith(t, srv, srv.Port(), cacheDir, "  idle_folders = []"), mnt)
 	dir := filepath.Join(mnt, "test", "INBOX")
 
 	d, err := os.Open(dir)
