@@ -80,6 +80,18 @@ type Options struct {
 	// of the batch, in order and never concurrently for one account, and
 	// not after the mount is gone.
 	OnNewMail func(account string, paths []string)
+	// ReadOnly mounts read-only (the "ro" mount option): every change
+	// (rm, mv, mkdir, rmdir, cp into a folder, writes, truncation,
+	// setfattr) fails with EROFS, every directory is 0500, and Outbox is
+	// ignored (the mount has no outbox/).
+	ReadOnly bool
+	// AllowOther lets users other than the mounting one use the mount
+	// (the "allow_other" mount option; a user other than root needs
+	// user_allow_other in /etc/fuse.conf).
+	AllowOther bool
+	// DefaultPermissions makes the kernel check permission bits itself
+	// (the "default_permissions" mount option), useful with AllowOther.
+	DefaultPermissions bool
 
 	// wrapRaw, when set (by tests), wraps the filesystem the server
 	// calls, outside the one that ignores interrupts.
@@ -105,7 +117,8 @@ var reservedNames = map[string]bool{outboxDirName: true}
 
 // Mount mounts the accounts at mountpoint and serves them until the returned
 // server is unmounted (srv.Unmount(), or fusermount3 -u MOUNTPOINT); call
-// srv.Wait() to wait for that. Only the mounting user can access the mount.
+// srv.Wait() to wait for that. Only the mounting user can access the mount,
+// unless Options.AllowOther.
 //
 // Run as root it mounts with mount(2) directly; otherwise it needs the
 // fusermount3 helper from fuse3.
@@ -131,17 +144,29 @@ func Mount(mountpoint string, accounts []Account, opts *Options) (*fuse.Server, 
 		return nil, fmt.Errorf("mount point %s is not a directory", mountpoint)
 	}
 
+	readOnlyMount := opts != nil && opts.ReadOnly
 	root := &rootNode{st: st}
 	for _, a := range accounts {
+		if readOnlyMount {
+			a = readOnlyAccount(a)
+		}
 		root.accounts = append(root.accounts, &account{name: a.Name, src: a.Source, st: st})
 	}
 	entry, attr, negative := dirTimeout, dirTimeout, negativeTimeout
+	mountOptions := []string{"nosuid", "nodev"}
+	if readOnlyMount {
+		mountOptions = append(mountOptions, "ro")
+	}
+	if opts != nil && opts.DefaultPermissions {
+		mountOptions = append(mountOptions, "default_permissions")
+	}
 	fopts := &gofs.Options{
 		MountOptions: fuse.MountOptions{
 			FsName:      "mailfs",
 			Name:        "mailfs",
 			DirectMount: direct,
-			Options:     []string{"nosuid", "nodev"},
+			Options:     mountOptions,
+			AllowOther:  opts != nil && opts.AllowOther,
 			Debug:       opts != nil && opts.Debug,
 		},
 		EntryTimeout:    &entry,
@@ -155,6 +180,9 @@ func Mount(mountpoint string, accounts []Account, opts *Options) (*fuse.Server, 
 	// attributes outside the user namespace are refused before any node
 	// (userXattrs).
 	var raw fuse.RawFileSystem = userXattrs{uninterruptible{gofs.NewNodeFS(root, fopts)}}
+	if readOnlyMount {
+		raw = readOnly{raw}
+	}
 	if opts != nil && opts.wrapRaw != nil {
 		raw = opts.wrapRaw(raw)
 	}
@@ -187,6 +215,9 @@ func newMountState(opts *Options) (*mountState, error) {
 		started:    time.Now(),
 		outbox:     opts.Outbox,
 		tempDir:    opts.TempDir,
+	}
+	if opts.ReadOnly {
+		st.outbox = nil
 	}
 	if st.tempDir == "" {
 		st.tempDir = os.TempDir()
