@@ -15,6 +15,9 @@ type health struct {
 	downUntil time.Time  // no contact before this time
 	lastErr   error      // the failure that set downUntil
 	offline   bool       // a failure was logged and no success since
+	// lastOK is the last successful contact; downSince when the current
+	// outage began (zero when online). Read by Status.
+	lastOK, downSince time.Time
 }
 
 // down reports whether the server should not be contacted at now, and the
@@ -43,6 +46,7 @@ func (a *Account) noteErr(mailbox string, err error) bool {
 	h.lastErr = err
 	if !h.offline {
 		h.offline = true
+		h.downSince = a.c.now()
 		a.c.log.Warn("mail server unreachable; serving cached data",
 			"account", a.name, "mailbox", mailbox, "err", err, "retry_after", a.c.retryAfter)
 	} else {
@@ -60,4 +64,5 @@ func (a *Account) noteOK() {
 		a.c.log.Info("mail server reachable again", "account", a.name)
 	}
 	h.offline, h.lastErr, h.downUntil = false, nil, time.Time{}
+	h.lastOK, h.downSince = a.c.now(), time.Time{}
 }
