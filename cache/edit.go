@@ -225,13 +225,24 @@ func (a *Account) changeMessage(ctx context.Context, op, mailbox string, uid uin
 
 // Move moves message uid from mailbox from to mailbox to and returns its
 // UID there (0 when the server did not say; the target is then relisted
-// at its next List). The message leaves from's listing and enters to's at
+// at its next List). A move into Trash counts against MaxDeletes, as rm
+// does. The message leaves from's listing and enters to's at
 // once, and its cached body goes with it.
 func (a *Account) Move(ctx context.Context, from string, uid uint32, to string) (uint32, error) {
 	op := fmt.Sprintf("move %s/%s/%d to %s", a.name, from, uid, to)
 	ed, err := a.editor(op)
 	if err != nil {
 		return 0, err
+	}
+	// mv into Trash is a removal too: the guard counts it.
+	if trash, _ := a.trash(ctx, op); trash != "" && to == trash && from != trash {
+		done, err := a.guard.take(a, op)
+		if err != nil {
+			return 0, err
+		}
+		uid, err := a.move(ctx, ed, op, from, uid, to)
+		done(err == nil)
+		return uid, err
 	}
 	return a.move(ctx, ed, op, from, uid, to)
 }

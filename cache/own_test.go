@@ -1,7 +1,10 @@
 package cache
 
 import (
+	"errors"
 	"testing"
+
+	"mailfs/remote"
 )
 
 // On a server without UIDPLUS the Account does not learn the UID of what
@@ -29,4 +32,29 @@ func TestOwnChangesWithoutUIDPlus(t *testing.T) {
 	wantChange(t, ch, false, []uint32{other}, nil, nil)
 	e.list("INBOX", 0)
 	wantNoChange(t, changes, "a sync of the source")
+}
+
+// mv into Trash counts against MaxDeletes as rm does; a move elsewhere
+// does not.
+func TestMoveToTrashCountsAsRemoval(t *testing.T) {
+	e := newEditEnv(t, &AccountOptions{MaxDeletes: 2})
+	e.addTrash("Trash")
+	e.store.create("Archive")
+	var uids []uint32
+	for i := range 4 {
+		uids = append(uids, e.store.add("INBOX", "m"+string(rune('a'+i))))
+	}
+	e.prepare("INBOX", "Trash", "Archive")
+	ctx := t.Context()
+	for _, u := range uids[:2] {
+		if _, err := e.a.Move(ctx, "INBOX", u, "Trash"); err != nil {
+			t.Fatalf("Move to Trash: %v", err)
+		}
+	}
+	if _, err := e.a.Move(ctx, "INBOX", uids[2], "Trash"); !errors.Is(err, remote.ErrTooManyDeletes) {
+		t.Errorf("third Move to Trash with MaxDeletes 2: got %v, want ErrTooManyDeletes", err)
+	}
+	if _, err := e.a.Move(ctx, "INBOX", uids[3], "Archive"); err != nil {
+		t.Errorf("Move to Archive after the guard closed: %v", err)
+	}
 }
