@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,16 +21,59 @@ import (
 	"mailfs/internal/mountinfo"
 )
 
-// cmdMount mounts every configured account and serves until interrupted.
+// cmdMount mounts every configured account and serves until interrupted
+// (or, with -daemon, until the mount answers, leaving a background
+// process serving it).
 func cmdMount(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f, pos, err := parseFlags("mount", args, stderr, true, 1)
 	if err != nil {
 		return err
 	}
+	return mountWith(ctx, f, pos[0], append([]string{"mount"}, args...), stdout, stderr)
+}
+
+// cmdMountHelper is mount as mount(8) runs it through mount.fuse3 for an
+// fstab entry of type fuse.mailfs: `mailfs SOURCE MOUNTPOINT -o OPTS`.
+// SOURCE is ignored. mount(8) waits for the helper to exit, so it mounts
+// in the background and returns once the mount answers.
+func cmdMountHelper(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, pos, err := parseFlags("mount", args, stderr, true, 2)
+	if err != nil {
+		return err
+	}
+	f.daemon = true
+	return mountWith(ctx, f, pos[1], args, stdout, stderr)
+}
+
+// mountWith mounts at mountpoint as f says; args are the command line
+// (from the command name on) a -daemon run gives its background process.
+func mountWith(ctx context.Context, f commonFlags, mountpoint string, args []string, stdout, stderr io.Writer) error {
+	if c := f.opts.config; c != "" {
+		if f.config != "" && f.config != c {
+			return fmt.Errorf("%w: mount: -config %s and -o config=%s disagree", errUsage, f.config, c)
+		}
+		f.config = c
+	}
+	if f.opts.allowOther {
+		if err := checkAllowOther(os.Geteuid(), readFuseConf()); err != nil {
+			return err
+		}
+	}
+	if f.daemon && !isDaemonChild() {
+		return daemonize(ctx, mountpoint, f.logFile, args, stdout, stderr)
+	}
 	log := newLogger(stderr, f.verbose)
 	cfg, err := loadConfig(f.config, log)
 	if err != nil {
 		return err
+	}
+	if f.opts.readOnly {
+		// Nothing is sent from a read-only mount: no SMTP client, no
+		// outbox, no outbox/ directory.
+		for i := range cfg.Accounts {
+			cfg.Accounts[i].SMTP = nil
+		}
+		log.Info("read-only mount (-o ro): changes fail with EROFS, nothing is sent")
 	}
 	d, err := configDirs(cfg)
 	if err != nil {
@@ -39,7 +84,14 @@ func cmdMount(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.close()
-	return serve(ctx, pos[0], false, st, &fs.Options{Filenames: cfg.Filenames, Logger: log, Debug: f.verbose && os.Getenv("MAILFS_FUSE_DEBUG") != ""}, log)
+	return serve(ctx, mountpoint, false, st, &fs.Options{
+		Filenames:          cfg.Filenames,
+		Logger:             log,
+		Debug:              f.verbose && os.Getenv("MAILFS_FUSE_DEBUG") != "",
+		ReadOnly:           f.opts.readOnly,
+		AllowOther:         f.opts.allowOther,
+		DefaultPermissions: f.opts.defaultPermissions,
+	}, log)
 }
 
 // serve mounts the stack at mountpoint (made first when create is set), runs its background work and
@@ -68,6 +120,9 @@ func serve(ctx context.Context, mountpoint string, create bool, st *stack, opts 
 		return fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
 	log.Info("mounted", "mountpoint", mountpoint, "accounts", len(st.accounts), "outbox", st.outbox != nil)
+	if err := sdNotify(os.Getenv("NOTIFY_SOCKET"), "READY=1\nSTATUS=mounted "+mountpoint); err != nil {
+		log.Warn("cannot tell systemd the mount is ready", "err", err)
+	}
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	waitBackground := st.start(bgCtx)
 	defer func() {
@@ -84,20 +139,38 @@ func serve(ctx context.Context, mountpoint string, create bool, st *stack, opts 
 	case <-ctx.Done():
 	}
 	log.Info("unmounting", "mountpoint", mountpoint)
-	unmount(srv, mountpoint, log)
-	<-done
+	sdNotify(os.Getenv("NOTIFY_SOCKET"), "STOPPING=1")
+	force := forced(ctx)
+	unmount(srv, mountpoint, force, log)
+	select {
+	case <-done:
+	case <-force:
+		// Processes still use the lazily detached mount: they get
+		// ENOTCONN once this process is gone.
+		log.Warn("second signal: exiting without waiting for the processes still using the detached mount", "mountpoint", mountpoint)
+	}
 	return nil
 }
 
-// unmount detaches the filesystem, retrying while it is busy, and falls back
-// to a lazy detach so that no mount is ever left behind.
-func unmount(srv *fuse.Server, mountpoint string, log *slog.Logger) {
+// unmount detaches the filesystem, retrying for a second while it is busy
+// (and naming the processes that hold it), and falls back to a lazy
+// detach so that no mount is ever left behind; at once when force is
+// closed (a second Ctrl-C).
+func unmount(srv *fuse.Server, mountpoint string, force <-chan struct{}, log *slog.Logger) {
 	var err error
 	for i := 0; i < 10; i++ {
 		if err = srv.Unmount(); err == nil {
 			return
 		}
-		time.Sleep(100 * time.Millisecond)
+		if i == 0 {
+			logHolders(mountpoint, log)
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+			continue
+		case <-force:
+		}
+		break
 	}
 	log.Warn("mount busy; detaching lazily (it disappears once no process uses it)", "mountpoint", mountpoint, "err", err)
 	if err := detach(mountpoint); err != nil {
@@ -219,5 +292,63 @@ func probeMount(dir string) error {
 		return err
 	case <-time.After(probeTimeout):
 		return errNoAnswer
+	}
+}
+
+// holder is a process using a mount: its working directory or an open
+// file is under the mountpoint.
+type holder struct {
+	pid  int
+	comm string
+	path string // the first such path found
+}
+
+// mountHolders scans /proc (proc) for processes whose working directory,
+// root or open files are under mountpoint (absolute). Processes it may not
+// look into are skipped.
+func mountHolders(proc, mountpoint string) []holder {
+	entries, err := os.ReadDir(proc)
+	if err != nil {
+		return nil
+	}
+	under := func(p string) bool {
+		return p == mountpoint || strings.HasPrefix(p, strings.TrimSuffix(mountpoint, "/")+"/")
+	}
+	var out []holder
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		dir := filepath.Join(proc, e.Name())
+		links := []string{filepath.Join(dir, "cwd"), filepath.Join(dir, "root")}
+		if fds, err := os.ReadDir(filepath.Join(dir, "fd")); err == nil {
+			for _, fd := range fds {
+				links = append(links, filepath.Join(dir, "fd", fd.Name()))
+			}
+		}
+		for _, l := range links {
+			if p, err := os.Readlink(l); err == nil && under(p) {
+				comm, _ := os.ReadFile(filepath.Join(dir, "comm"))
+				out = append(out, holder{pid: pid, comm: strings.TrimSpace(string(comm)), path: p})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// logHolders logs the processes using the busy mount at mountpoint.
+func logHolders(mountpoint string, log *slog.Logger) {
+	abs, err := absPath(mountpoint)
+	if err != nil {
+		return
+	}
+	hs := mountHolders("/proc", abs)
+	for _, h := range hs {
+		log.Warn("mount busy: in use by a process", "mountpoint", abs, "pid", h.pid, "comm", h.comm, "path", h.path)
+	}
+	if len(hs) > 0 {
+		log.Warn("mount busy: retrying for a second, then detaching lazily; press Ctrl-C again to detach at once and exit", "mountpoint", abs, "processes", len(hs))
 	}
 }
