@@ -1,12 +1,13 @@
 package remote
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
 
-// OpError is the error a protocol client (remote/imap, remote/pop3)
-// returns for a failed operation. It names the protocol, the account, the
+// OpError is the error a protocol client (remote/imap, remote/pop3, and
+// remote/smtp while it connects) returns for a failed operation. It names the protocol, the account, the
 // server and the command; it wraps one of this package's sentinels (Kind)
 // and, where it is worth matching with errors.Is or errors.As, the
 // underlying cause. Its text reads
@@ -30,7 +31,8 @@ type OpError struct {
 	// Detail says what happened, such as the server's words; may be empty,
 	// and then the text shows Cause instead.
 	Detail string
-	// Hint says what the user can do about it; may be empty.
+	// Hint says what the user can do about it, the one hint of the error:
+	// callers add their own only when HintOf finds none. May be empty.
 	Hint string
 	// Cause is the underlying error when it is worth matching (a context,
 	// network, TLS or certificate error, or the caller's own); may be nil.
@@ -74,4 +76,21 @@ func (e *OpError) Unwrap() []error {
 		errs = append(errs, e.Cause)
 	}
 	return errs
+}
+
+// HintOf returns the Hint of the first *OpError in err's chain that has
+// one, "" when there is none: a caller that wants to add advice adds it
+// only then, so that an error carries one hint.
+func HintOf(err error) string {
+	for err != nil {
+		var oe *OpError
+		if !errors.As(err, &oe) {
+			return ""
+		}
+		if oe.Hint != "" {
+			return oe.Hint
+		}
+		err = oe.Cause
+	}
+	return ""
 }

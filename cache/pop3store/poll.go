@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -125,7 +126,13 @@ func (s *Store) pollOnce(ctx context.Context) error {
 		if wasOffline {
 			s.log.Info("pop3 server reachable again")
 		}
-		s.log.Info("pop3 session", "listed", st.listed, "stored", st.stored, "bytes", st.bytes,
+		// One info line for a session that changed something; a poll
+		// with nothing new is routine.
+		level := slog.LevelDebug
+		if st.stored > 0 || st.deleted > 0 {
+			level = slog.LevelInfo
+		}
+		s.log.Log(ctx, level, "pop3 session", "listed", st.listed, "stored", st.stored, "bytes", st.bytes,
 			"deleted", st.deleted, "skipped", st.skipped, "took", took)
 		return nil
 	case errors.Is(err, remote.ErrUnavailable) && wasOffline:

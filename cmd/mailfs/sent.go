@@ -23,8 +23,9 @@ type sentCopier struct {
 	}
 	log *slog.Logger
 
-	mu     sync.Mutex // guards folder
+	mu     sync.Mutex // guards folder and warned
 	folder string     // "" until known
+	warned bool       // the missing Sent folder was logged; reset when one is found
 }
 
 // newSentCopy returns the outbox's SentCopy function for an IMAP account,
@@ -44,6 +45,10 @@ func (c *sentCopier) copy(ctx context.Context, msg io.Reader, size int64) error 
 		return err
 	}
 	if folder == "" {
+		if !c.warnOnce() {
+			c.log.Debug("no Sent folder: the sent message is not copied", "account", c.account)
+			return nil
+		}
 		c.log.Warn("no Sent folder (no \\Sent special-use folder, no sent_folder in the config): the sent message is not copied; set sent_folder, or \"-\" to silence this", "account", c.account)
 		return nil
 	}
@@ -66,8 +71,19 @@ func (c *sentCopier) sentFolder(ctx context.Context) (string, error) {
 	for _, mb := range boxes {
 		if mb.HasAttr(`\Sent`) {
 			c.folder = mb.Name
+			c.warned = false
 			break
 		}
 	}
 	return c.folder, nil
+}
+
+// warnOnce reports whether the missing Sent folder is to be logged as a
+// warning: the first time only, until a Sent folder is found.
+func (c *sentCopier) warnOnce() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	first := !c.warned
+	c.warned = true
+	return first
 }

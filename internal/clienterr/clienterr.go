@@ -1,7 +1,9 @@
 // Package clienterr holds what the protocol clients (remote/imap,
-// remote/pop3) share to build their remote.OpError values: which causes
-// are worth keeping in an error chain, what to tell the user about a TLS
-// failure, and how to keep a secret out of a server's words.
+// remote/pop3, remote/smtp) share to build their errors: which causes are
+// worth keeping in an error chain, what to tell the user about a TLS
+// failure (an untrusted certificate, tls set wrongly for the port), how
+// to notice a server that speaks TLS at once before a plain-text greeting
+// times out, and how to keep a secret out of a server's words.
 package clienterr
 
 import (
@@ -24,8 +26,9 @@ func KeepCause(err error) error {
 		recErr  tls.RecordHeaderError
 		unknown x509.UnknownAuthorityError
 		hostErr x509.HostnameError
+		atOnce  *TLSAtOnceError
 	)
-	if errors.As(err, &netErr) || errors.As(err, &opErr) || errors.As(err, &certErr) || errors.As(err, &recErr) ||
+	if errors.As(err, &atOnce) || errors.As(err, &netErr) || errors.As(err, &opErr) || errors.As(err, &certErr) || errors.As(err, &recErr) ||
 		errors.As(err, &unknown) || errors.As(err, &hostErr) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
 		return err
@@ -34,25 +37,11 @@ func KeepCause(err error) error {
 }
 
 // TLSHint says what to do about a TLS failure, in the words of the config
-// file, and returns "" when err is something else.
+// file, and returns "" when err is something else. DescribeTLS says also
+// what went wrong.
 func TLSHint(err error) string {
-	var (
-		unknownCA x509.UnknownAuthorityError
-		hostErr   x509.HostnameError
-		invalid   x509.CertificateInvalidError
-		recErr    tls.RecordHeaderError
-	)
-	switch {
-	case errors.As(err, &unknownCA):
-		return "the server's certificate is not signed by a trusted authority: check tls_ca_file"
-	case errors.As(err, &hostErr):
-		return "the certificate does not name this host: check host"
-	case errors.As(err, &invalid):
-		return "the server's certificate is invalid or expired: check tls_ca_file and the server's certificate"
-	case errors.As(err, &recErr):
-		return "the server does not speak TLS on this port: check tls (implicit, starttls) and port"
-	}
-	return ""
+	p, _ := DescribeTLS(err, "")
+	return p.Hint
 }
 
 // Scrub replaces every occurrence of secret in text with "***", in case a

@@ -146,22 +146,34 @@ func (s *Store) handshake(ctx context.Context, cn *conn, unilateral *imapclient.
 		}
 		c := imapclient.New(tc, copts)
 		return c, c.WaitGreeting()
-	case remote.TLSStartTLS:
+	}
+	// A plain-text greeting is expected: a server that speaks TLS at
+	// once is told apart within seconds, not at the end of DialTimeout.
+	nc, err := clienterr.AwaitGreeting(ctx, cn.raw, s.opts.DialTimeout,
+		&clienterr.GreetingOptions{Addr: s.addr, ServerName: tlsConf.ServerName})
+	if err != nil {
+		return nil, err
+	}
+	if s.opts.TLS == remote.TLSStartTLS {
 		copts.TLSConfig = tlsConf
-		c, err := imapclient.NewStartTLS(cn.raw, copts)
+		c, err := imapclient.NewStartTLS(nc, copts)
 		if err != nil {
 			var ie *imap.Error
 			if errors.As(err, &ie) {
-				return nil, fmt.Errorf("server refused STARTTLS: %s (check tls)", serverWords(ie))
+				return nil, &startTLSRefused{words: serverWords(ie)}
 			}
 			return nil, fmt.Errorf("STARTTLS: %w", err)
 		}
 		return c, nil
-	default:
-		c := imapclient.New(cn.raw, copts)
-		return c, c.WaitGreeting()
 	}
+	c := imapclient.New(nc, copts)
+	return c, c.WaitGreeting()
 }
+
+// startTLSRefused is the server's NO or BAD to STARTTLS.
+type startTLSRefused struct{ words string }
+
+func (e *startTLSRefused) Error() string { return "server refused STARTTLS: " + e.words }
 
 // authenticate logs in unless the server greeted with PREAUTH, then learns
 // the capabilities.

@@ -45,7 +45,15 @@ func (s *Store) mapErr(op string, err, killed error) error {
 	if ctxErr := contextErr(err); ctxErr != nil {
 		return s.newErr(op, nil, "", "", ctxErr)
 	}
-	return s.newErr(op, remote.ErrUnavailable, "connection failed: "+err.Error(), clienterr.TLSHint(err), clienterr.KeepCause(err))
+	var refused *startTLSRefused
+	if errors.As(err, &refused) {
+		return s.newErr(op, remote.ErrUnavailable, refused.Error(),
+			`the server does not offer STARTTLS: set tls = "implicit", usually on port 993`, nil)
+	}
+	if p, ok := clienterr.DescribeTLS(err, "imap"); ok {
+		return s.newErr(op, remote.ErrUnavailable, p.Detail, p.Hint, clienterr.KeepCause(err))
+	}
+	return s.newErr(op, remote.ErrUnavailable, "connection failed: "+err.Error(), "", clienterr.KeepCause(err))
 }
 
 // codeKinds is the sentinel of each response code (RFC 5530, RFC 9051,

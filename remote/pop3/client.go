@@ -102,7 +102,9 @@ func (c *Client) connect(ctx context.Context) (*session, error) {
 		return nil, err
 	}
 	s.loggedIn = true
-	c.log.Info("pop3 connected", "tls", c.opts.TLS.String(), "auth", mech)
+	// Routine: a poll connects every few minutes. The store logs at info
+	// level the sessions that changed something.
+	c.log.Debug("pop3 connected", "tls", c.opts.TLS.String(), "auth", mech)
 	return s, nil
 }
 
@@ -176,6 +178,21 @@ func (d *dialer) Dial(network, address string) (net.Conn, error) {
 		return nil, c.newErr("connect", remote.ErrUnavailable, "cannot connect: "+err.Error(),
 			"check host and port; the server may be down", clienterr.KeepCause(err))
 	}
+	if c.opts.TLS != remote.TLSImplicit {
+		// A plain-text greeting is expected: a server that speaks TLS
+		// at once is told apart within seconds, not after
+		// CommandTimeout.
+		greeted, err := clienterr.AwaitGreeting(ctx, raw, c.opts.CommandTimeout,
+			&clienterr.GreetingOptions{Addr: c.addr, ServerName: c.opts.Host})
+		if err != nil {
+			raw.Close()
+			if ctx.Err() != nil {
+				return nil, c.newErr("connect", nil, "", "", ctx.Err())
+			}
+			return nil, c.mapErr("greeting", err, nil, "")
+		}
+		raw = greeted
+	}
 	w := newWire(raw, c.opts.CommandTimeout)
 	stop := w.watch(ctx)
 	fail := func(err error) (net.Conn, error) {
@@ -239,7 +256,7 @@ func (c *Client) startTLS(ctx context.Context, w *wire, stop func() error) error
 		var se *serverError
 		if errors.As(err, &se) {
 			return c.newErr("STLS", remote.ErrRefused, se.Error(),
-				"the server does not offer STLS: check tls (implicit, starttls) and port", nil)
+				`the server does not offer STLS: set tls = "implicit", usually on port 995`, nil)
 		}
 		return c.mapErr("STLS", err, stop(), "")
 	}

@@ -119,7 +119,10 @@ func (c *Client) mapErr(op string, err, killed error, secret string) error {
 			fmt.Sprintf("no response from the server for %s, connection closed", c.opts.CommandTimeout),
 			"check the network; the server may be overloaded", errNoResponse)
 	}
-	return c.newErr(op, remote.ErrUnavailable, "connection failed: "+clienterr.Scrub(err.Error(), secret), clienterr.TLSHint(err), clienterr.KeepCause(err))
+	if p, ok := clienterr.DescribeTLS(err, "pop3"); ok {
+		return c.newErr(op, remote.ErrUnavailable, p.Detail, p.Hint, clienterr.KeepCause(err))
+	}
+	return c.newErr(op, remote.ErrUnavailable, "connection failed: "+clienterr.Scrub(err.Error(), secret), "", clienterr.KeepCause(err))
 }
 
 func isTimeout(err error) bool {

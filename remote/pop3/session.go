@@ -338,7 +338,7 @@ func (s *session) Quit(ctx context.Context) error {
 	s.done = true
 	s.cn.close()
 	if err == nil {
-		s.c.log.Info("pop3 disconnected", "deleted", s.deleted, "bytes_in", s.cn.w.bytesIn, "bytes_out", s.cn.w.bytesOut)
+		s.c.log.Debug("pop3 disconnected", "deleted", s.deleted, "bytes_in", s.cn.w.bytesIn, "bytes_out", s.cn.w.bytesOut)
 	}
 	return err
 }
@@ -350,7 +350,7 @@ func (s *session) Close() error {
 	}
 	s.done = true
 	s.cn.close()
-	s.c.log.Info("pop3 disconnected without QUIT", "deletions_discarded", s.deleted,
+	s.c.log.Debug("pop3 disconnected without QUIT", "deletions_discarded", s.deleted,
 		"bytes_in", s.cn.w.bytesIn, "bytes_out", s.cn.w.bytesOut)
 	return nil
 }

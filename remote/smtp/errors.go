@@ -10,6 +10,7 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
+	"mailfs/internal/clienterr"
 	"mailfs/remote"
 )
 
@@ -111,6 +112,21 @@ func classify(ctx context.Context, op string, err error) error {
 		return r
 	}
 	return fmt.Errorf("%s: %w: %w", op, remote.ErrUnavailable, err)
+}
+
+// setupErr is classify for the steps between the TCP connect and EHLO
+// (greeting, TLS, STARTTLS), where op names the step: a TLS problem the
+// user can fix (an untrusted certificate, tls set wrongly for the port)
+// becomes a *remote.OpError that says what is wrong and what to set, once;
+// anything else is left to classify, with op and the server's address.
+func (s *Sender) setupErr(ctx context.Context, op string, err error) error {
+	if ctx.Err() == nil {
+		if p, ok := clienterr.DescribeTLS(err, "smtp"); ok {
+			return &remote.OpError{Protocol: "smtp", Account: s.opts.Account, Addr: s.addr, Op: op,
+				Kind: remote.ErrUnavailable, Detail: p.Detail, Hint: p.Hint, Cause: clienterr.KeepCause(err)}
+		}
+	}
+	return classify(ctx, op+" with "+s.addr, err)
 }
 
 // isReply reports whether err is a reply of the server (the connection is

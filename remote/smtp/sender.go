@@ -15,6 +15,7 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
+	"mailfs/internal/clienterr"
 	"mailfs/remote"
 )
 
@@ -425,19 +426,28 @@ func (s *Sender) setup(ctx context.Context, dc *deadlineConn) (*session, error) 
 	case remote.TLSImplicit:
 		tc := tls.Client(dc, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, classify(ctx, "TLS handshake with "+s.addr, err)
+			return nil, s.setupErr(ctx, "TLS handshake", err)
 		}
 		c = gosmtp.NewClient(tc)
-	case remote.TLSStartTLS:
-		// Greeting, EHLO localhost and STARTTLS; the handshake itself
-		// happens on the next command, the EHLO below, so a bad
-		// certificate fails there, before any secret is sent.
-		var err error
-		if c, err = gosmtp.NewClientStartTLS(dc, cfg); err != nil {
-			return nil, classify(ctx, "STARTTLS with "+s.addr, err)
-		}
 	default:
-		c = gosmtp.NewClient(dc)
+		// A plain-text greeting is expected: a server that speaks TLS
+		// at once is told apart within seconds, not after
+		// CommandTimeout.
+		nc, err := clienterr.AwaitGreeting(ctx, dc, s.opts.CommandTimeout,
+			&clienterr.GreetingOptions{Addr: s.addr, ServerName: cfg.ServerName})
+		if err != nil {
+			return nil, s.setupErr(ctx, "greeting", err)
+		}
+		if s.opts.TLS == remote.TLSStartTLS {
+			// Greeting, EHLO localhost and STARTTLS; the handshake
+			// itself happens on the next command, the EHLO below, so a
+			// bad certificate fails there, before any secret is sent.
+			if c, err = gosmtp.NewClientStartTLS(nc, cfg); err != nil {
+				return nil, s.setupErr(ctx, "STARTTLS", err)
+			}
+		} else {
+			c = gosmtp.NewClient(nc)
+		}
 	}
 	c.CommandTimeout = s.opts.CommandTimeout
 	c.SubmissionTimeout = max(s.opts.CommandTimeout, 10*time.Minute)
@@ -450,11 +460,10 @@ func (s *Sender) setup(ctx context.Context, dc *deadlineConn) (*session, error) 
 	err := c.Hello(s.opts.LocalName)
 	c.DebugWriter = nil
 	if err != nil {
-		op := "EHLO"
 		if s.opts.TLS == remote.TLSStartTLS {
-			op = "TLS handshake after STARTTLS with " + s.addr
+			return sess, s.setupErr(ctx, "TLS handshake after STARTTLS", err)
 		}
-		return sess, classify(ctx, op, err)
+		return sess, classify(ctx, "EHLO", err)
 	}
 	sess.ext = parseEHLO(ehlo.String())
 	sess.eightBit, _ = c.Extension("8BITMIME")
