@@ -217,3 +217,44 @@ func TestSecondSignalForcesExit(t *testing.T) {
 		t.Errorf("%s still mounted after the forced exit", mnt)
 	}
 }
+
+// TestNotifyReady runs a foreground mount as a Type=notify systemd
+// service does: READY=1 arrives on $NOTIFY_SOCKET once the mount answers.
+func TestNotifyReady(t *testing.T) {
+	requireFUSE(t)
+	srv := remotetest.NewIMAP(t, nil)
+	samples := seedSamples(t, srv)
+	sock := filepath.Join(t.TempDir(), "notify")
+	conn, err := netListenUnixgram(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	mnt := t.TempDir()
+	cmd := mailfsCommand(t, "mount", mnt, "-config", imapConfig(t, srv, t.TempDir()))
+	cmd.Env = append(cmd.Env, "NOTIFY_SOCKET="+sock)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("exit after SIGTERM: %v, want 0; output:\n%s", err, out.String())
+		}
+		if isMounted(t, mnt) {
+			t.Errorf("%s still mounted", mnt)
+			syscall.Unmount(mnt, syscall.MNT_DETACH)
+		}
+	})
+	buf := make([]byte, 256)
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	n, err := conn.Read(buf)
+	if err != nil || !strings.HasPrefix(string(buf[:n]), "READY=1\n") {
+		t.Fatalf("notification: got %q, %v, want READY=1; output:\n%s", buf[:n], err, out.String())
+	}
+	if _, err := os.Stat(samples[0].path(mnt, "test")); err != nil {
+		t.Errorf("stat right after READY=1: %v", err)
+	}
+}

@@ -59,7 +59,10 @@ func mountWith(ctx context.Context, f commonFlags, mountpoint string, args []str
 			return err
 		}
 	}
-	if f.daemon && !isDaemonChild() {
+	if isDaemonChild() {
+		// Not passed on to new_mail_command and what it starts.
+		os.Unsetenv(daemonEnv)
+	} else if f.daemon {
 		return daemonize(ctx, mountpoint, f.logFile, args, stdout, stderr)
 	}
 	log := newLogger(stderr, f.verbose)
