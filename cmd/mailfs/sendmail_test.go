@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"mailfs/internal/interop"
 )
 
 // TestSendmailExtract pipes a message to `mailfs sendmail -t`: it is
@@ -83,5 +88,63 @@ func TestSendmailNoDaemon(t *testing.T) {
 	code, stderr := sendmail(t, "To: bob@example.org\n\nhi\n", "-t")
 	if code != 75 || !strings.Contains(stderr, "no mailfs is running: start `mailfs mount` first") {
 		t.Errorf("got exit %d, stderr %q, want 75 and \"no mailfs is running: start `mailfs mount` first\"", code, stderr)
+	}
+}
+
+// TestPostfixSendmail pipes a message to `mailfs sendmail -t` for an
+// account that sends through a real Postfix (STARTTLS, AUTH) delivering to
+// Dovecot: both the To and the Bcc recipient get it, without the Bcc
+// field.
+func TestPostfixSendmail(t *testing.T) {
+	d := interop.StartDovecot(t, &interop.DovecotOptions{Users: map[string]string{"alice": "secret", "bob": "secret"}})
+	p := interop.StartPostfix(t, &interop.PostfixOptions{
+		Dovecot: d, AuthUsers: map[string]string{"alice": "secret"}, TLS: true,
+		Users: map[string]string{"alice@example.org": "alice", "bob@example.org": "bob"},
+	})
+	caFile := filepath.Join(t.TempDir(), "cas.pem")
+	if err := os.WriteFile(caFile, append(mustRead(t, d.CAFile), mustRead(t, p.CAFile)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, `
+[cache]
+dir = %q
+[[accounts]]
+name = "dove"
+addresses = ["alice@example.org"]
+default = true
+  [accounts.imap]
+  host = "127.0.0.1"
+  port = %d
+  tls = "implicit"
+  tls_ca_file = %q
+  username = "alice"
+  password = "secret"
+  [accounts.smtp]
+  host = "127.0.0.1"
+  port = %d
+  tls = "starttls"
+  tls_ca_file = %q
+  username = "alice"
+  password = "secret"
+`, t.TempDir(), d.IMAPSPort, caFile, p.Port, caFile)
+	startDaemon(t, cfg)
+	msg := "From: alice@example.org\nTo: alice@example.org\nBcc: bob@example.org\nSubject: sendmail through Postfix\n\nhello via sendmail -t\n"
+	if code, stderr := sendmail(t, msg, "-t", "-oi"); code != 0 {
+		t.Fatalf("got exit %d (%s), want 0", code, stderr)
+	}
+	for _, user := range []string{"alice", "bob"} {
+		var got []byte
+		eventually(t, 60*time.Second, user+" never got the message; postfix log:\n"+p.LogTail(20), func() bool {
+			for _, m := range d.Messages(t, user, "INBOX") {
+				if bytes.Contains(m, []byte("Subject: sendmail through Postfix")) {
+					got = m
+					return true
+				}
+			}
+			return false
+		})
+		if bytes.Contains(got, []byte("Bcc:")) || !bytes.Contains(got, []byte("hello via sendmail -t")) {
+			t.Errorf("got for %s\n%s\nwant the body and no Bcc:", user, got)
+		}
 	}
 }
