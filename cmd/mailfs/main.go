@@ -34,6 +34,9 @@ Usage:
   mailfs mount [-config FILE] [-v] [-o OPTS] [-daemon] MOUNTPOINT   mount every configured account
   mailfs check [-config FILE] [-v]              validate the config and log in to every server
   mailfs demo  [-v] MOUNTPOINT                  mount built-in sample accounts (no config needed)
+  mailfs status [-json] [MOUNTPOINT]            show the accounts and the outbox of a running mount
+  mailfs outbox retry [MOUNTPOINT]              send every waiting message now
+  mailfs sendmail [-t] [-f FROM] [-oi] [RCPT...] queue the message on stdin (for mutt, scripts)
   mailfs version                                print the version
   mailfs help COMMAND                           describe a command and its flags
 
@@ -74,6 +77,28 @@ Exits 1 if any account fails.
 
 Mounts built-in sample accounts served by in-process servers on loopback
 (no config, no network) until Ctrl-C.
+`, true
+	case "status":
+		return `Usage: mailfs status [-json] [MOUNTPOINT]
+
+Asks the running mailfs (the only one, or the one at MOUNTPOINT) for each
+account's state (online, or offline since when and why; last contact and
+sync), the IMAP cache's size against max_size, and the outbox's held,
+waiting and failed messages. -json prints the same for scripts.
+`, true
+	case "outbox":
+		return `Usage: mailfs outbox retry [MOUNTPOINT]
+
+Sends every waiting message of the running mailfs now instead of at its
+next try.
+`, true
+	case "sendmail":
+		return `Usage: mailfs sendmail [-t] [-f FROM] [-i] [-oi] [RCPT...]
+
+Reads a message on stdin and queues it in the running mailfs's outbox
+(durable before it exits 0): mutt's set sendmail="mailfs sendmail". -t
+takes the recipients from To, Cc and Bcc. Exit 65: invalid message; 75: no
+mailfs running; 64: usage; 78: the mount has no outbox.
 `, true
 	case "version":
 		return `Usage: mailfs version
@@ -202,6 +227,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdCheck(ctx, args[1:], stdout, stderr)
 	case "demo":
 		err = cmdDemo(ctx, args[1:], stdout, stderr)
+	case "status":
+		err = cmdStatus(ctx, args[1:], stdout, stderr)
+	case "outbox":
+		err = cmdOutbox(ctx, args[1:], stdout, stderr)
+	case "sendmail":
+		return cmdSendmail(ctx, args[1:], os.Stdin, stderr)
 	case "version", "-V", "-version", "--version":
 		name = "version"
 		fmt.Fprintln(stdout, versionString())

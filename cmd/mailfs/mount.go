@@ -104,6 +104,12 @@ func serve(ctx context.Context, mountpoint string, create bool, st *stack, opts 
 	if err := prepareMountpoint(mountpoint, create, log); err != nil {
 		return err
 	}
+	// Before the mount: a second mailfs on this mountpoint stops here.
+	stopControl, err := startControl(ctx, mountpoint, st, log)
+	if err != nil {
+		return err
+	}
+	defer stopControl()
 	opts.Outbox = st.outbox
 	runners := map[string]*newMailRunner{}
 	for account, command := range st.newMail {
