@@ -10,6 +10,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"mailfs/cache"
 	"mailfs/remote"
 )
 
@@ -19,6 +20,10 @@ type poller struct {
 	run      *pollRun   // the poll in progress, nil when none
 	lastDone time.Time  // when the last poll ended, successful or not
 	offline  bool       // the last poll failed to reach the server
+	// lastOK is when a poll last succeeded; downSince when the current
+	// outage began and lastErr its last failure (while offline).
+	lastOK, downSince time.Time
+	lastErr           error
 }
 
 // pollRun is one poll; done is closed when err is set.
@@ -120,6 +125,15 @@ func (s *Store) pollOnce(ctx context.Context) error {
 	p.mu.Lock()
 	wasOffline := p.offline
 	p.offline = err != nil && errors.Is(err, remote.ErrUnavailable)
+	switch {
+	case err == nil:
+		p.lastOK, p.downSince, p.lastErr = s.now(), time.Time{}, nil
+	case p.offline:
+		if !wasOffline {
+			p.downSince = s.now()
+		}
+		p.lastErr = err
+	}
 	p.mu.Unlock()
 	switch {
 	case err == nil:
@@ -250,4 +264,17 @@ func (s *Store) session(ctx context.Context) (st sessionStats, err error) {
 		}
 	}
 	return st, nil
+}
+
+// Status returns how the POP3 server has been answering, for mailfs
+// status: LastContact and LastSync are the last successful poll.
+func (s *Store) Status() cache.AccountStatus {
+	p := &s.poll
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := cache.AccountStatus{Offline: p.offline, OfflineSince: p.downSince, LastContact: p.lastOK, LastSync: p.lastOK}
+	if p.offline && p.lastErr != nil {
+		st.LastError = p.lastErr.Error()
+	}
+	return st
 }
