@@ -220,7 +220,8 @@ func (a *Account) confirm(m *mailbox, st remote.MailboxStatus) (*remote.Listing,
 // holds only those that changed, and nothing has vanished.
 func (a *Account) apply(m *mailbox, st remote.MailboxStatus, uidValidity uint32, added []remote.MessageInfo, flags []remote.FlagState, readFlags, partial bool) (*remote.Listing, error) {
 	var change remote.Change
-	defer a.publish(&change) // after the unlock
+	var gone []string               // body files to delete
+	defer a.publish(&change, &gone) // after the unlock
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.publishFixesLocked()
@@ -283,7 +284,7 @@ func (a *Account) apply(m *mailbox, st remote.MailboxStatus, uidValidity uint32,
 	}
 	m.savedCheck = now
 	for _, uid := range ch.del {
-		a.c.removeBodies(a.c.bodyPath(a.name, m.name, uidValidity, uid))
+		gone = append(gone, a.c.bodyPath(a.name, m.name, uidValidity, uid))
 	}
 	l := &remote.Listing{UIDValidity: uidValidity, Messages: out}
 	m.snap.Store(&snapshot{state: ns, listing: l})
@@ -323,7 +324,8 @@ func (a *Account) replaceListing(m *mailbox, st remote.MailboxStatus, msgs []rem
 	msgs = slices.CompactFunc(msgs, func(x, y remote.MessageInfo) bool { return x.UID == y.UID })
 
 	var change remote.Change
-	defer a.publish(&change) // after the unlock
+	var gone []string               // body files to delete
+	defer a.publish(&change, &gone) // after the unlock
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.publishFixesLocked()
@@ -358,13 +360,13 @@ func (a *Account) replaceListing(m *mailbox, st remote.MailboxStatus, msgs []rem
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		if e.Name() != keep {
-			a.c.removeBodies(dir + string(os.PathSeparator) + e.Name())
+			gone = append(gone, dir+string(os.PathSeparator)+e.Name())
 		}
 	}
 	if old.listing != nil && old.listing.UIDValidity == st.UIDValidity {
 		for _, mi := range old.listing.Messages {
 			if _, ok := l.Find(mi.UID); !ok {
-				a.c.removeBodies(a.c.bodyPath(a.name, m.name, st.UIDValidity, mi.UID))
+				gone = append(gone, a.c.bodyPath(a.name, m.name, st.UIDValidity, mi.UID))
 			}
 		}
 	}

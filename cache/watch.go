@@ -36,23 +36,30 @@ const watchDebounce = 100 * time.Millisecond
 // whoever made them, except those this Account made itself (Remove, Move,
 // Append, SetFlags), which it applies without a sync. The first listing
 // of a mailbox is no change. fn is called after the listing is
-// published, never with a lock held, and must not block.
+// published, never with a lock held, and must not block; until it
+// returns, the bodies of the messages it removes can still be opened
+// (Open), so that a subscriber can keep them for its readers.
 func (a *Account) Subscribe(fn func(remote.Change)) {
 	a.subsMu.Lock()
 	defer a.subsMu.Unlock()
 	a.subs = append(a.subs, fn)
 }
 
-// publish tells the subscribers of ch unless it is empty.
-func (a *Account) publish(ch *remote.Change) {
-	if ch.Empty() {
-		return
+// publish tells the subscribers of ch unless it is empty, then deletes
+// the body files gone (of the messages ch removes): a subscriber may still
+// open the body of a removed message while it runs (the filesystem does,
+// for descriptors opened before that have not read yet).
+func (a *Account) publish(ch *remote.Change, gone *[]string) {
+	if !ch.Empty() {
+		a.subsMu.Lock()
+		subs := slices.Clone(a.subs)
+		a.subsMu.Unlock()
+		for _, fn := range subs {
+			fn(*ch)
+		}
 	}
-	a.subsMu.Lock()
-	subs := slices.Clone(a.subs)
-	a.subsMu.Unlock()
-	for _, fn := range subs {
-		fn(*ch)
+	for _, p := range *gone {
+		a.c.removeBodies(p)
 	}
 }
 

@@ -241,8 +241,9 @@
 //   - A vanished message: NotifyDelete when the kernel has its inode, else
 //     NotifyEntry, so that stat answers ENOENT at once although message
 //     entries are kept for an hour. A process holding the file open reads
-//     it to the end: its handle holds the body file from OPEN (see
-//     Caching).
+//     it to the end: before the Source's callback returns (and so before
+//     the Source deletes the body file), every open handle of the message
+//     that has no body file yet gets one (messageNode.pin; see Caching).
 //   - A new UIDVALIDITY: both, for every name of the old and the new
 //     listing.
 //   - Changed flags: nothing; user.mail.flags is read from the listing,
@@ -272,18 +273,16 @@
 // afresh (synced with the server when older than Options.StaleAfter) on each
 // readdir, so new mail shows up in ls.
 //
-// A warm read (the pages are in the kernel) costs one OPEN and one
-// RELEASE, which close does not wait for: a message asks for no FLUSH
-// (FOPEN_NOFLUSH). OPEN opens the body through the Source, which for a
-// cached body is an open(2) on the local disk, and the handle keeps it
-// until RELEASE: a descriptor reads its message to the end even when the
-// server expunges it meanwhile and the cache deletes the body file. The
-// first open of a message fetches the body when needed and corrects the
-// size before the first read. Should a later open not get the body (the
-// server unreachable and the body evicted), the open still succeeds and
-// the body is left to the first READ, which the kernel sends only for pages
-// it lacks. So the Source (and the cache's least-recently-read order) sees
-// a message at every open.
+// A warm read (the pages are in the kernel) costs one OPEN, answered from
+// memory, and one RELEASE, which close does not wait for: a message asks
+// for no FLUSH (FOPEN_NOFLUSH), and a message whose body was opened before
+// is opened again without the Source (its size is known; the body file is
+// opened at the first READ, if the kernel needs one, or when the message
+// vanishes while the handle is open: pin). The first open of a message
+// opens its body, fetching it when needed, and corrects the size before
+// the first read. So the Source (and the cache's least-recently-read
+// order) sees a message when the daemon reads it: at its first open in a
+// mount, and whenever the kernel lacks its pages.
 //
 // The kernel's connection-wide no-open and no-flush modes (an OPEN or a
 // FLUSH answered with ENOSYS) would save the OPEN but are not used, since

@@ -21,6 +21,10 @@ type fakeSource struct {
 	mu     sync.Mutex
 	mboxes []remote.Mailbox
 	server map[string][]fakeMessage // mailbox -> messages in UID order
+	// vanishing are messages gone from the server whose bodies Open still
+	// serves, as the cache does until its subscribers have heard of the
+	// removal (watchedFake.expunge, publish).
+	vanishing map[string][]fakeMessage
 	cached map[string]*remote.Listing
 	synced map[string]time.Time
 	// openErr, when set, makes Open fail with it.
@@ -169,12 +173,16 @@ func (f *fakeSource) Open(ctx context.Context, mailbox string, uidValidity, uid 
 	if uidValidity != fakeUIDValidity {
 		return nil, fmt.Errorf("open %s/%d: %w", mailbox, uid, remote.ErrUIDValidity)
 	}
-	i := slices.IndexFunc(f.server[mailbox], func(m fakeMessage) bool { return m.info.UID == uid })
+	msgs := f.server[mailbox]
+	i := slices.IndexFunc(msgs, func(m fakeMessage) bool { return m.info.UID == uid })
 	if i < 0 {
-		return nil, fmt.Errorf("open %s/%d: %w", mailbox, uid, remote.ErrNotFound)
+		msgs = f.vanishing[mailbox]
+		if i = slices.IndexFunc(msgs, func(m fakeMessage) bool { return m.info.UID == uid }); i < 0 {
+			return nil, fmt.Errorf("open %s/%d: %w", mailbox, uid, remote.ErrNotFound)
+		}
 	}
 	name := filepath.Join(f.dir, fmt.Sprintf("%x-%d", mailbox, uid))
-	if err := os.WriteFile(name, f.server[mailbox][i].body, 0o600); err != nil {
+	if err := os.WriteFile(name, msgs[i].body, 0o600); err != nil {
 		return nil, err
 	}
 	return os.Open(name)

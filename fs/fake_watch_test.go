@@ -49,11 +49,17 @@ func (w *watchedFake) publish(t *testing.T, ch remote.Change) {
 	for _, fn := range subs {
 		fn(ch)
 	}
+	// Now the bodies of removed messages go, as the cache deletes them
+	// once its subscribers have returned.
+	w.fakeSource.mu.Lock()
+	w.fakeSource.vanishing = nil
+	w.fakeSource.mu.Unlock()
 }
 
-// expunge deletes message uid from the "server" and its body file (as the
-// cache deletes the body of a vanished message) and returns it as it was
-// listed.
+// expunge deletes message uid from the "server" and its body file, which
+// Open still serves until the next publish has told the subscribers (as
+// the cache deletes the body of a vanished message after that), and
+// returns it as it was listed.
 func (w *watchedFake) expunge(t *testing.T, mailbox string, uid uint32) remote.MessageInfo {
 	t.Helper()
 	f := w.fakeSource
@@ -65,6 +71,10 @@ func (w *watchedFake) expunge(t *testing.T, mailbox string, uid uint32) remote.M
 		t.Fatalf("expunge %s/%d: no such message", mailbox, uid)
 	}
 	info := msgs[i].info
+	if f.vanishing == nil {
+		f.vanishing = map[string][]fakeMessage{}
+	}
+	f.vanishing[mailbox] = append(f.vanishing[mailbox], msgs[i])
 	f.server[mailbox] = slices.Delete(slices.Clone(msgs), i, i+1)
 	// The name fakeSource.Open writes the body under.
 	if err := os.Remove(filepath.Join(f.dir, fmt.Sprintf("%x-%d", mailbox, uid))); err != nil && !os.IsNotExist(err) {

@@ -13,10 +13,11 @@ import (
 )
 
 // messageHandle is an open message, or an open queued or failed outbox
-// message: a read-only body file, opened at OPEN and closed on Release, so
-// that a message expunged meanwhile still reads. Only when a later open of
-// a message could not open the body (see messageNode.Open) does the
-// handle open it through the Source at the first READ.
+// message: a read-only body file, closed on Release. The handle of a
+// message whose body was opened before (messageNode.opened) opens it
+// through the Source at the first READ only (or when the message is about
+// to vanish: messageNode.pin): while the kernel has the pages, reads never
+// reach the filesystem.
 type messageHandle struct {
 	n *messageNode // nil for an outbox message
 
@@ -48,6 +49,7 @@ func (h *messageHandle) file(ctx context.Context) (*os.File, syscall.Errno) {
 			go h.n.NotifyContent(0, 0)
 		}
 		h.f = f
+		h.n.forget(h)
 	}
 	return h.f, 0
 }
@@ -67,6 +69,9 @@ func (h *messageHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.
 
 // Release closes the body file.
 func (h *messageHandle) Release(ctx context.Context) syscall.Errno {
+	if h.n != nil {
+		h.n.forget(h)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.f != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -26,9 +27,14 @@ type messageNode struct {
 	// size is the size reported to the kernel: info.Size, or the size of
 	// the body file once one was opened.
 	size atomic.Int64
-	// opened is set once a body was opened and size is its size: a later
-	// open that cannot open the body may leave it to the first READ.
+	// opened is set once a body was opened and size is its size: later
+	// opens need not ask the Source before a READ does.
 	opened atomic.Bool
+
+	lazyMu sync.Mutex
+	// lazy are the open handles that have no body file yet (guarded by
+	// lazyMu): pin gives them one when the message is about to vanish.
+	lazy map[*messageHandle]struct{}
 }
 
 var (
@@ -72,25 +78,31 @@ func (n *messageNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.
 	return syscall.EACCES
 }
 
-// Open opens the message read-only (anything else fails with EACCES). It
-// opens the body through the Source (fetching it when it is not cached),
-// corrects the size at the first open, and the handle keeps the body file
-// until RELEASE, so a descriptor reads its message to the end even when the
-// message is expunged before the first READ (the Source then deletes the
-// body file). Should a later open fail to open the body (the server
-// unreachable and the body evicted), the handle is still given and the
-// body is left to the first READ, which the kernel sends only for pages it
-// does not have: it keeps them across opens.
+// Open opens the message read-only (anything else fails with EACCES). The
+// first open opens the body through the Source (fetching it when it is not
+// cached) and corrects the size; later ones answer from memory and leave
+// the body to the first READ, which the kernel sends only for pages it
+// does not have: it keeps them across opens. Such a handle is known to the
+// node until it has a body file (lazy), so that when the Source reports
+// the message gone, pin opens the body for it before the Source deletes
+// the file: a descriptor reads its message to the end even when the
+// message is expunged before its first READ.
 func (n *messageNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	if flags&syscall.O_ACCMODE != syscall.O_RDONLY || flags&syscall.O_TRUNC != 0 {
 		return nil, 0, syscall.EACCES
 	}
-	opened := n.opened.Load()
+	if n.opened.Load() {
+		h := &messageHandle{n: n}
+		n.lazyMu.Lock()
+		if n.lazy == nil {
+			n.lazy = map[*messageHandle]struct{}{}
+		}
+		n.lazy[h] = struct{}{}
+		n.lazyMu.Unlock()
+		return h, messageOpenFlags, 0
+	}
 	f, resized, errno := n.openBody(ctx)
 	if errno != 0 {
-		if opened {
-			return &messageHandle{n: n}, messageOpenFlags, 0
-		}
 		return nil, 0, errno
 	}
 	if resized {
@@ -102,11 +114,32 @@ func (n *messageNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, 
 	return &messageHandle{n: n, f: f}, messageOpenFlags, 0
 }
 
+// forget drops h from the handles without a body file.
+func (n *messageNode) forget(h *messageHandle) {
+	n.lazyMu.Lock()
+	delete(n.lazy, h)
+	n.lazyMu.Unlock()
+}
+
+// pin opens the body for every open handle that has none yet, while the
+// Source still has it: the message is about to vanish (see Watched).
+func (n *messageNode) pin(ctx context.Context) {
+	n.lazyMu.Lock()
+	hs := make([]*messageHandle, 0, len(n.lazy))
+	for h := range n.lazy {
+		hs = append(hs, h)
+	}
+	n.lazyMu.Unlock()
+	for _, h := range hs {
+		h.file(ctx) // an error is the READ's to report
+	}
+}
+
 // messageOpenFlags are the flags of an open message: the kernel keeps its
 // pages across opens (FOPEN_KEEP_CACHE) and sends no FLUSH when it is
 // closed (FOPEN_NOFLUSH: there is nothing to flush), so a warm read costs
-// an OPEN, which opens the cached body file, and a RELEASE, which close
-// does not wait for.
+// an OPEN, answered from memory, and a RELEASE, which close does not wait
+// for.
 const messageOpenFlags = fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH
 
 // openBody opens the body through the Source and makes the size reported

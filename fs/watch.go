@@ -58,8 +58,14 @@ func (o *Options) newMailFunc() func(string, []string) {
 }
 
 // changed queues ch, starting the goroutine that applies the queue when
-// none runs. It never blocks: it is the Source's callback.
+// none runs. It first gives the open descriptors of removed messages that
+// have not read yet their body (pin), which the Source deletes once this
+// returns; that costs a local open per such descriptor, nothing else
+// blocks: it is the Source's callback.
 func (w *watcher) changed(ch remote.Change) {
+	if len(ch.Removed) > 0 {
+		w.pin(ch)
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.stopped {
@@ -113,7 +119,8 @@ func (w *watcher) apply(ch remote.Change) {
 			name := FileName(m, style)
 			if c := dir.GetChild(name); c != nil && isRemoved(c, ch, m.UID) {
 				// The kernel drops the entry; a process holding the file
-				// open keeps reading it (the handle has the body file).
+				// open keeps reading it (its handle has the body file,
+				// pinned by changed).
 				dir.NotifyDelete(name, c)
 			} else {
 				dir.NotifyEntry(name)
@@ -133,6 +140,24 @@ func (w *watcher) apply(ch remote.Change) {
 		w.mu.Unlock()
 		if !stopped {
 			w.onNewMail(w.acct.name, paths)
+		}
+	}
+}
+
+// pin opens the body for the open handles of the messages ch removes
+// (messageNode.pin), in the directories the kernel knows.
+func (w *watcher) pin(ch remote.Change) {
+	ctx := context.Background()
+	mboxes, err := w.acct.src.Mailboxes(ctx, lookupMaxAge)
+	if err != nil && mboxes == nil {
+		return
+	}
+	style := w.acct.st.style
+	for _, dir := range w.folders(delimiter(mboxes), ch.Mailbox) {
+		for _, m := range ch.Removed {
+			if c := dir.GetChild(FileName(m, style)); c != nil && isRemoved(c, ch, m.UID) {
+				c.Operations().(*messageNode).pin(ctx)
+			}
 		}
 	}
 }
