@@ -25,8 +25,8 @@ type fakeSource struct {
 	// serves, as the cache does until its subscribers have heard of the
 	// removal (watchedFake.expunge, publish).
 	vanishing map[string][]fakeMessage
-	cached map[string]*remote.Listing
-	synced map[string]time.Time
+	cached    map[string]*remote.Listing
+	synced    map[string]time.Time
 	// openErr, when set, makes Open fail with it.
 	openErr error
 	// delay, when set, is how long Mailboxes, List and Open take, as a
