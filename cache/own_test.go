@@ -2,6 +2,7 @@ package cache
 
 import (
 	"errors"
+	"io"
 	"testing"
 
 	"mailfs/remote"
@@ -56,5 +57,36 @@ func TestMoveToTrashCountsAsRemoval(t *testing.T) {
 	}
 	if _, err := e.a.Move(ctx, "INBOX", uids[3], "Archive"); err != nil {
 		t.Errorf("Move to Archive after the guard closed: %v", err)
+	}
+}
+
+// While subscribers hear of a removed message its body can still be
+// opened (the filesystem gives it to descriptors that have not read yet);
+// once they returned, it is gone.
+func TestRemovedBodyOpenDuringPublish(t *testing.T) {
+	e := newEditEnv(t, nil)
+	u := e.store.add("INBOX", "going")
+	e.prepare("INBOX")
+	e.read("INBOX", 1000, u)
+	e.settle()
+	var got []byte
+	e.a.Subscribe(func(ch remote.Change) {
+		if len(ch.Removed) == 1 {
+			f, err := e.a.Open(t.Context(), "INBOX", ch.UIDValidity, ch.Removed[0].UID)
+			if err != nil {
+				t.Errorf("Open of the removed message during publish: %v", err)
+				return
+			}
+			defer f.Close()
+			got, _ = io.ReadAll(f)
+		}
+	})
+	e.store.expunge("INBOX", u)
+	e.list("INBOX", 0)
+	if len(got) == 0 {
+		t.Errorf("the subscriber read nothing of the removed message")
+	}
+	if e.bodyExists("INBOX", 1000, u) {
+		t.Errorf("the body of the removed message is still cached after publish")
 	}
 }
