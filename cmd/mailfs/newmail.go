@@ -30,8 +30,8 @@ const (
 
 // newMailRunner runs an account's new_mail_command for the messages that
 // arrive: `sh -c COMMAND sh PATH...`, the absolute paths of a batch of new
-// message files as arguments ("$@") and on stdin, one per line, in the
-// mount point as working directory. Runs never overlap; what arrives
+// message files as arguments ("$@") and on stdin, one per line, with / as
+// working directory. Runs never overlap; what arrives
 // during a run waits for the next. Output and failures go to the log. A
 // run that takes longer than a minute is killed with its process group;
 // a background job the command starts and leaves running when it exits
@@ -100,7 +100,11 @@ func (r *newMailRunner) runOnce(ctx context.Context, paths []string) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sh", append([]string{"-c", r.command, "sh"}, paths...)...)
-	cmd.Dir = r.mountpoint
+	// Never the mount point: between fork and exec the child shares the
+	// daemon's memory (vfork), so a FUSE request from it (chdir into the
+	// mount) can wait for a daemon that a garbage collection has stopped
+	// waiting for the child: both hang for good (found by the soak test).
+	cmd.Dir = "/"
 	cmd.Stdin = strings.NewReader(strings.Join(paths, "\n") + "\n")
 	// Output goes to a file, not a pipe: a background job the command
 	// leaves running (notify-send &) would hold a pipe open and keep the
