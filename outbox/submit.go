@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"mailfs/internal/atomicfile"
+	"mailfs/internal/ctxio"
 )
 
 // Submission says how a message handed to Submit (mailfs sendmail) is
@@ -145,7 +146,7 @@ func receive(ctx context.Context, path string, r io.Reader) (*os.File, int64, er
 	if err != nil {
 		return nil, 0, fmt.Errorf("outbox: submit: %w", err)
 	}
-	n, err := io.Copy(f, io.LimitReader(ctxReader{ctx, r}, maxSubmitBytes+1))
+	n, err := io.Copy(f, io.LimitReader(ctxio.Reader(ctx, r), maxSubmitBytes+1))
 	if err == nil && n > maxSubmitBytes {
 		err = invalidf("larger than %d bytes", int64(maxSubmitBytes))
 	}
@@ -163,19 +164,6 @@ func receive(ctx context.Context, path string, r io.Reader) (*os.File, int64, er
 		return nil, 0, fmt.Errorf("outbox: submit: receive the message: %w", err)
 	}
 	return f, n, nil
-}
-
-// ctxReader is a reader that fails once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // prepareSubmission validates the size bytes of src as a submitted

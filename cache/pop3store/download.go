@@ -10,6 +10,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"mailfs/internal/ctxio"
 	"mailfs/remote"
 )
 
@@ -31,7 +32,7 @@ func (s *Store) download(ctx context.Context, sess remote.DropSession, m remote.
 	if err != nil {
 		return 0, fmt.Errorf("store message %d: %w", m.Number, err)
 	}
-	if _, err := sess.Retrieve(ctx, m.Number, ctxWriter{ctx, tmp}); err != nil {
+	if _, err := sess.Retrieve(ctx, m.Number, ctxio.Writer(ctx, tmp)); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return 0, fmt.Errorf("retrieve message %d: %w", m.Number, err)

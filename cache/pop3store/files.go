@@ -1,11 +1,9 @@
 package pop3store
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,30 +76,4 @@ func (s *Store) tempFile() (*os.File, error) {
 // On error tmp is removed.
 func (s *Store) commitFile(tmp *os.File, name string) error {
 	return atomicfile.Commit(tmp, s.path(name))
-}
-
-// ctxReader fails reads once ctx is done, so a long copy honours ctx.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
-// ctxWriter fails writes once ctx is done.
-type ctxWriter struct {
-	ctx context.Context
-	w   io.Writer
-}
-
-func (c ctxWriter) Write(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.w.Write(p)
 }

@@ -9,6 +9,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"mailfs/internal/ctxio"
 	"mailfs/internal/header"
 	"mailfs/remote"
 )
@@ -165,7 +166,7 @@ func (s *Store) Append(ctx context.Context, mailbox string, msg io.ReaderAt, siz
 		os.Remove(tmp.Name())
 		return 0, fmt.Errorf("append to %s/%s: %w", s.account, mailbox, err)
 	}
-	if _, err := io.Copy(tmp, ctxReader{ctx, io.NewSectionReader(msg, 0, size)}); err != nil {
+	if _, err := io.Copy(tmp, ctxio.Reader(ctx, io.NewSectionReader(msg, 0, size))); err != nil {
 		return fail(err)
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
