@@ -175,32 +175,7 @@ func mustRead(t *testing.T, path string) []byte {
 func TestPostfixOutbox(t *testing.T) {
 	d := interop.StartDovecot(t, &interop.DovecotOptions{SpecialUse: true})
 	p := interop.StartPostfix(t, &interop.PostfixOptions{Dovecot: d, AuthUsers: map[string]string{"alice": "secret"}, TLS: true})
-	caFile := filepath.Join(t.TempDir(), "cas.pem")
-	if err := os.WriteFile(caFile, append(mustRead(t, d.CAFile), mustRead(t, p.CAFile)...), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := writeConfig(t, `
-[cache]
-dir = %q
-[[accounts]]
-name = "dove"
-addresses = ["alice@example.org"]
-default = true
-  [accounts.imap]
-  host = "127.0.0.1"
-  port = %d
-  tls = "implicit"
-  tls_ca_file = %q
-  username = "alice"
-  password = "secret"
-  [accounts.smtp]
-  host = "127.0.0.1"
-  port = %d
-  tls = "starttls"
-  tls_ca_file = %q
-  username = "alice"
-  password = "secret"
-`, t.TempDir(), d.IMAPSPort, caFile, p.Port, caFile)
+	cfg := postfixConfig(t, d, p)
 	t.Setenv("XDG_DATA_HOME", t.TempDir())
 	mnt := t.TempDir()
 	runMount(t, "mount", "-config", cfg, mnt)
@@ -260,4 +235,38 @@ name = "dove"
   username = "alice"
   password = "secret"
 `, t.TempDir(), port, tls, d.CAFile)
+}
+
+// postfixConfig writes a config mounting alice's mail on the Dovecot d as
+// account "dove" (IMAPS) that sends through the Postfix p (STARTTLS and
+// AUTH), trusting both private CAs, with a cache of its own.
+func postfixConfig(t *testing.T, d *interop.Dovecot, p *interop.Postfix) string {
+	t.Helper()
+	caFile := filepath.Join(t.TempDir(), "cas.pem")
+	if err := os.WriteFile(caFile, append(mustRead(t, d.CAFile), mustRead(t, p.CAFile)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, `
+[cache]
+dir = %q
+[[accounts]]
+name = "dove"
+addresses = ["alice@example.org"]
+default = true
+  [accounts.imap]
+  host = "127.0.0.1"
+  port = %d
+  tls = "implicit"
+  tls_ca_file = %q
+  username = "alice"
+  password = "secret"
+  [accounts.smtp]
+  host = "127.0.0.1"
+  port = %d
+  tls = "starttls"
+  tls_ca_file = %q
+  username = "alice"
+  password = "secret"
+`, t.TempDir(), d.IMAPSPort, caFile, p.Port, caFile)
+	return cfg
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -101,32 +99,7 @@ func TestPostfixSendmail(t *testing.T) {
 		Dovecot: d, AuthUsers: map[string]string{"alice": "secret"}, TLS: true,
 		Users: map[string]string{"alice@example.org": "alice", "bob@example.org": "bob"},
 	})
-	caFile := filepath.Join(t.TempDir(), "cas.pem")
-	if err := os.WriteFile(caFile, append(mustRead(t, d.CAFile), mustRead(t, p.CAFile)...), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := writeConfig(t, `
-[cache]
-dir = %q
-[[accounts]]
-name = "dove"
-addresses = ["alice@example.org"]
-default = true
-  [accounts.imap]
-  host = "127.0.0.1"
-  port = %d
-  tls = "implicit"
-  tls_ca_file = %q
-  username = "alice"
-  password = "secret"
-  [accounts.smtp]
-  host = "127.0.0.1"
-  port = %d
-  tls = "starttls"
-  tls_ca_file = %q
-  username = "alice"
-  password = "secret"
-`, t.TempDir(), d.IMAPSPort, caFile, p.Port, caFile)
+	cfg := postfixConfig(t, d, p)
 	startDaemon(t, cfg)
 	msg := "From: alice@example.org\nTo: alice@example.org\nBcc: bob@example.org\nSubject: sendmail through Postfix\n\nhello via sendmail -t\n"
 	if code, stderr := sendmail(t, msg, "-t", "-oi"); code != 0 {
