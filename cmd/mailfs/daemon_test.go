@@ -172,20 +172,7 @@ func TestSecondSignalForcesExit(t *testing.T) {
 	srv := remotetest.NewIMAP(t, nil)
 	seedSamples(t, srv)
 	mnt := t.TempDir()
-	cmd := mailfsCommand(t, "mount", mnt, "-config", imapConfig(t, srv, t.TempDir()))
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		if isMounted(t, mnt) {
-			syscall.Unmount(mnt, syscall.MNT_DETACH)
-		}
-	})
+	cmd, out, exited := startMailfs(t, mnt, "mount", mnt, "-config", imapConfig(t, srv, t.TempDir()))
 	eventually(t, 20*time.Second, "never mounted; output:\n"+out.String(), func() bool { return isMounted(t, mnt) })
 
 	holder := exec.Command("sleep", "60")

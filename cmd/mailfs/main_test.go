@@ -40,18 +40,18 @@ func mailfsCommand(t *testing.T, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// TestDemoCommand runs `mailfs demo` as a process, looks at the mounted
-// sample mail and stops it with SIGTERM: it must exit 0 and leave no mount.
-func TestDemoCommand(t *testing.T) {
-	requireFUSE(t)
-	mnt := filepath.Join(t.TempDir(), "mail") // the demo creates it
-	cmd := mailfsCommand(t, "demo", mnt)
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+// startMailfs runs `mailfs ARGS...` as a process serving mnt, its output
+// collected in out; exited receives what Wait returns. Cleanup kills it
+// and detaches mnt if it is still mounted.
+func startMailfs(t *testing.T, mnt string, args ...string) (cmd *exec.Cmd, out *syncBuffer, exited chan error) {
+	t.Helper()
+	cmd = mailfsCommand(t, args...)
+	out = &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
+	exited = make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
@@ -59,6 +59,15 @@ func TestDemoCommand(t *testing.T) {
 			syscall.Unmount(mnt, syscall.MNT_DETACH)
 		}
 	})
+	return cmd, out, exited
+}
+
+// TestDemoCommand runs `mailfs demo` as a process, looks at the mounted
+// sample mail and stops it with SIGTERM: it must exit 0 and leave no mount.
+func TestDemoCommand(t *testing.T) {
+	requireFUSE(t)
+	mnt := filepath.Join(t.TempDir(), "mail") // the demo creates it
+	cmd, out, exited := startMailfs(t, mnt, "demo", mnt)
 	eventually(t, 30*time.Second, "demo never mounted; output:\n"+out.String(), func() bool { return isMounted(t, mnt) })
 
 	inbox, err := os.ReadDir(filepath.Join(mnt, "demo", "INBOX"))
