@@ -230,46 +230,6 @@ func TestSdNotify(t *testing.T) {
 	}
 }
 
-// runMountAt is runMount for a command line whose mountpoint mnt is not
-// the last argument.
-func runMountAt(t *testing.T, mnt string, args ...string) *syncBuffer {
-	t.Helper()
-	requireFUSE(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, args, logs, logs) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("mailfs %q exited %d, want 0; output:\n%s", args, code, logs)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("mailfs %q did not return 30s after cancel", args)
-		}
-		if isMounted(t, mnt) {
-			t.Errorf("%s is still mounted after the command returned", mnt)
-			syscall.Unmount(mnt, syscall.MNT_DETACH)
-		}
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for !isMounted(t, mnt) {
-		select {
-		case code := <-done:
-			done <- code
-			t.Fatalf("mailfs %q exited %d before mounting; output:\n%s", args, code, logs)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not mounted after 20s; output:\n%s", mnt, logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return logs
-}
-
 // TestFlagsAfterMountpoint mounts with every flag after the mountpoint.
 func TestFlagsAfterMountpoint(t *testing.T) {
 	srv := remotetest.NewIMAP(t, nil)

@@ -62,35 +62,39 @@ func (b *syncBuffer) String() string {
 // checks that no mount is left behind.
 func runMount(t *testing.T, args ...string) (logs *syncBuffer) {
 	t.Helper()
+	return runMountAt(t, args[len(args)-1], args...)
+}
+
+// runMountAt is runMount for a command line whose mountpoint mnt is not
+// the last argument (flags after it).
+func runMountAt(t *testing.T, mnt string, args ...string) *syncBuffer {
+	t.Helper()
 	requireFUSE(t)
-	mnt := args[len(args)-1]
 	ctx, cancel := context.WithCancel(context.Background())
-	logs = &syncBuffer{}
+	logs := &syncBuffer{}
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, args, logs, logs) }()
-
 	t.Cleanup(func() {
 		cancel()
 		select {
 		case code := <-done:
 			if code != 0 {
-				t.Errorf("mailfs %s exited %d, want 0; output:\n%s", args[0], code, logs)
+				t.Errorf("mailfs %q exited %d, want 0; output:\n%s", args, code, logs)
 			}
 		case <-time.After(30 * time.Second):
-			t.Errorf("mailfs %s did not return 30s after cancel", args[0])
+			t.Errorf("mailfs %q did not return 30s after cancel", args)
 		}
 		if isMounted(t, mnt) {
 			t.Errorf("%s is still mounted after the command returned", mnt)
 			syscall.Unmount(mnt, syscall.MNT_DETACH)
 		}
 	})
-
 	deadline := time.Now().Add(20 * time.Second)
 	for !isMounted(t, mnt) {
 		select {
 		case code := <-done:
 			done <- code
-			t.Fatalf("mailfs %s exited %d before mounting; output:\n%s", args[0], code, logs)
+			t.Fatalf("mailfs %q exited %d before mounting; output:\n%s", args, code, logs)
 		default:
 		}
 		if time.Now().After(deadline) {
