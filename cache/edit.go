@@ -301,13 +301,19 @@ func (a *Account) SetFlags(ctx context.Context, mailbox string, uid uint32, flag
 	})
 }
 
-// Append stores the size bytes of msg in mailbox (APPEND) with its Date:
-// as INTERNALDATE (the server's clock when it has none that parses), and
-// returns its UID (0 when the server did not say; the mailbox is then
-// relisted at its next List). What is not a message (header.Check) gives
-// an error wrapping remote.ErrInvalid, and nothing is appended.
-func (a *Account) Append(ctx context.Context, mailbox string, msg io.ReaderAt, size int64) (uint32, error) {
+// Append stores the size bytes of msg in mailbox (APPEND) with flags and
+// its Date: as INTERNALDATE (the server's clock when it has none that
+// parses), and returns its UID (0 when the server did not say; the mailbox
+// is then relisted at its next List). What is not a message
+// (header.Check), or a flag that is not an IMAP flag
+// (remote.NormalizeFlags), gives an error wrapping remote.ErrInvalid, and
+// nothing is appended.
+func (a *Account) Append(ctx context.Context, mailbox string, msg io.ReaderAt, size int64, flags []string) (uint32, error) {
 	op := fmt.Sprintf("append to %s/%s", a.name, mailbox)
+	flags, err := remote.NormalizeFlags(flags)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", op, err)
+	}
 	hb, err := header.Read(io.NewSectionReader(msg, 0, size))
 	if err != nil {
 		return 0, fmt.Errorf("%s: read the message: %w", op, err)
@@ -332,7 +338,7 @@ func (a *Account) Append(ctx context.Context, mailbox string, msg io.ReaderAt, s
 	}
 	defer unlock()
 	m := boxes[mailbox]
-	placed, err := app.Append(ctx, mailbox, nil, date, io.NewSectionReader(msg, 0, size), size)
+	placed, err := app.Append(ctx, mailbox, flags, date, io.NewSectionReader(msg, 0, size), size)
 	a.served(mailbox, err)
 	if err != nil {
 		m.stale.Store(true) // a connection lost after the literal may have stored it

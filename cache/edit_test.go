@@ -834,7 +834,7 @@ const appendMsg = "Date: Tue, 03 Mar 2026 14:05:06 +0200\r\n" +
 	"hello\r\n"
 
 func (e *env) append(mbox, msg string) (uint32, error) {
-	return e.a.Append(e.t.Context(), mbox, strings.NewReader(msg), int64(len(msg)))
+	return e.a.Append(e.t.Context(), mbox, strings.NewReader(msg), int64(len(msg)), nil)
 }
 
 // Append stores the bytes with the Date: header's time (and zone) as

@@ -3,11 +3,8 @@ package fs
 import (
 	"context"
 	"errors"
-	"io"
-	"os"
 	"sync"
 	"syscall"
-	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -16,30 +13,37 @@ import (
 var _ = (gofs.NodeCreater)((*folderNode)(nil))
 
 // Create starts a message copied into the mailbox (cp FILE.eml DIR/): it is
-// buffered in an unlinked temporary file in Options.TempDir and appended
-// through the Source's Appender when the file is closed. EACCES without an
-// Appender, EPERM in a directory that cannot hold messages.
+// buffered in a scratch file and appended through the Source's Appender
+// when the file is closed. EACCES without an Appender, EPERM in a directory
+// that cannot hold messages.
 func (n *folderNode) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
-	app, ok := n.acct.src.(Appender)
-	if !ok {
-		return nil, nil, 0, syscall.EACCES
-	}
 	lv, errno := n.level(ctx, lookupMaxAge)
 	if errno != 0 {
 		return nil, nil, 0, errno
 	}
 	mbox, ok := lv.selectable()
 	if !ok {
+		if _, ok := n.acct.src.(Appender); !ok {
+			return nil, nil, 0, syscall.EACCES
+		}
 		return nil, nil, 0, syscall.EPERM
 	}
-	f, err := os.CreateTemp(n.acct.st.tempDir, ".mailfs-append-*")
-	if err != nil {
-		return nil, nil, 0, n.acct.fail(ctx, "create temporary file", err, "mailbox", mbox.Name)
+	return startAppend(ctx, n.acct, &n.Inode, mbox.Name, name, nil, out)
+}
+
+// startAppend creates the file name in the directory parent, whose
+// close appends it to mailbox with flags.
+func startAppend(ctx context.Context, acct *account, parent *gofs.Inode, mailbox, name string, flags []string, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
+	app, ok := acct.src.(Appender)
+	if !ok {
+		return nil, nil, 0, syscall.EACCES
 	}
-	os.Remove(f.Name()) // the open file is all that is needed
-	h := &appendHandle{app: app, dir: n, name: name, mailbox: mbox.Name, f: f, created: time.Now()}
-	node := &appendNode{h: h}
-	ch := n.NewInode(ctx, node, gofs.StableAttr{Mode: fuse.S_IFREG})
+	sc, err := newScratch(acct.st.tempDir)
+	if err != nil {
+		return nil, nil, 0, acct.fail(ctx, "create temporary file", err, "mailbox", mailbox)
+	}
+	h := &appendHandle{app: app, acct: acct, parent: parent, name: name, mailbox: mailbox, flags: flags, sc: sc}
+	ch := parent.NewInode(ctx, &appendNode{h: h}, gofs.StableAttr{Mode: fuse.S_IFREG})
 	h.fillAttr(&out.Attr)
 	out.SetEntryTimeout(outboxTimeout)
 	out.SetAttrTimeout(outboxTimeout)
@@ -48,19 +52,18 @@ func (n *folderNode) Create(ctx context.Context, name string, flags uint32, mode
 
 // appendHandle is a message being copied into a mailbox. FLUSH appends it
 // (once: later flushes answer the same), so close fails with EINVAL when it
-// is not a message, and nothing is stored; RELEASE drops the temporary
-// file.
+// is not a message, and nothing is stored; RELEASE drops the scratch file.
 type appendHandle struct {
 	app     Appender
-	dir     *folderNode
-	name    string // the name the writer gave
+	acct    *account
+	parent  *gofs.Inode // the directory the file was created in
+	name    string      // the name the writer gave
 	mailbox string
-	created time.Time
+	flags   []string
+	sc      *scratch
 
 	// mu guards the fields below.
 	mu   sync.Mutex
-	f    *os.File // the unlinked temporary file; nil after Release
-	size int64
 	done bool // the message was appended, or refused
 	err  error
 }
@@ -73,15 +76,14 @@ var (
 	_ = (gofs.FileReleaser)((*appendHandle)(nil))
 )
 
-// Write writes into the temporary file.
+// Write writes into the scratch file.
 func (h *appendHandle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.done || h.f == nil {
+	if h.done {
 		return 0, syscall.EBADF
 	}
-	n, err := h.f.WriteAt(data, off)
-	h.size = max(h.size, off+int64(n))
+	n, err := h.sc.writeAt(data, off)
 	if err != nil {
 		return uint32(n), h.fail(ctx, "write message", err)
 	}
@@ -90,13 +92,8 @@ func (h *appendHandle) Write(ctx context.Context, data []byte, off int64) (uint3
 
 // Read reads back what was written.
 func (h *appendHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.f == nil {
-		return nil, syscall.EBADF
-	}
-	n, err := h.f.ReadAt(dest, off)
-	if err != nil && !errors.Is(err, io.EOF) {
+	n, err := h.sc.readAt(dest, off)
+	if err != nil {
 		return nil, h.fail(ctx, "read message", err)
 	}
 	return fuse.ReadResultData(dest[:n]), 0
@@ -110,20 +107,20 @@ func (h *appendHandle) Flush(ctx context.Context) syscall.Errno {
 	if h.done {
 		return Errno(h.err)
 	}
-	if h.f == nil || h.size == 0 {
+	msg, size, err := h.sc.content()
+	if err != nil || size == 0 {
 		return 0
 	}
-	uid, err := h.app.Append(ctx, h.mailbox, h.f, h.size)
+	uid, err := h.app.Append(ctx, h.mailbox, msg, size, h.flags)
 	h.done, h.err = true, err
-	h.f.Close()
-	h.f = nil
+	h.sc.close()
 	if err != nil {
 		return h.fail(ctx, "append message", err)
 	}
-	h.dir.acct.st.log.Debug("message appended", "account", h.dir.acct.name, "mailbox", h.mailbox, "uid", uid)
+	h.acct.st.log.Debug("message appended", "account", h.acct.name, "mailbox", h.mailbox, "uid", uid)
 	// The kernel knows this file under the writer's name; the message has
 	// the name its UID gives it.
-	notifyEntry(&h.dir.Inode, h.name)
+	notifyEntry(h.parent, h.name)
 	return 0
 }
 
@@ -132,14 +129,11 @@ func (h *appendHandle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 	return 0
 }
 
-// Release drops the temporary file.
+// Release drops the scratch file.
 func (h *appendHandle) Release(ctx context.Context) syscall.Errno {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.f != nil {
-		h.f.Close()
-		h.f = nil
-	}
+	h.sc.close()
 	h.done = true
 	return 0
 }
@@ -149,16 +143,11 @@ func (h *appendHandle) Release(ctx context.Context) syscall.Errno {
 func (h *appendHandle) setattr(ctx context.Context, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	if size, ok := in.GetSize(); ok {
 		h.mu.Lock()
-		var errno syscall.Errno
-		switch {
-		case h.done || h.f == nil:
+		errno := syscall.Errno(0)
+		if h.done {
 			errno = syscall.EACCES
-		default:
-			if err := h.f.Truncate(int64(size)); err != nil {
-				errno = h.fail(ctx, "truncate message", err)
-			} else {
-				h.size = int64(size)
-			}
+		} else if err := h.sc.truncate(int64(size)); err != nil {
+			errno = h.fail(ctx, "truncate message", err)
 		}
 		h.mu.Unlock()
 		if errno != 0 {
@@ -174,22 +163,20 @@ func (h *appendHandle) setattr(ctx context.Context, in *fuse.SetAttrIn, out *fus
 // so far; read-only once appended.
 func (h *appendHandle) fillAttr(a *fuse.Attr) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	st := h.dir.acct.st
-	a.Mode = fuse.S_IFREG | draftPerm
+	perm := uint32(draftPerm)
 	if h.done {
-		a.Mode = fuse.S_IFREG | filePerm
+		perm = filePerm
 	}
-	a.Nlink = 1
-	a.Size = uint64(max(h.size, 0))
-	setTimes(a, h.created)
-	a.Owner = fuse.Owner{Uid: st.uid, Gid: st.gid}
+	h.mu.Unlock()
+	h.sc.fillAttr(h.acct.st, a, perm)
 }
 
-// fail logs a failed operation on the file and returns its errno. h.mu
-// is held.
+// fail logs a failed operation on the file and returns its errno.
 func (h *appendHandle) fail(ctx context.Context, op string, err error) syscall.Errno {
-	return h.dir.acct.fail(ctx, op, err, "mailbox", h.mailbox, "name", h.name)
+	if errors.Is(err, errScratchClosed) {
+		return syscall.EBADF
+	}
+	return h.acct.fail(ctx, op, err, "mailbox", h.mailbox, "name", h.name)
 }
 
 // appendNode is the file a Create in a mailbox made. The kernel knows it

@@ -78,11 +78,12 @@ type Flagger interface {
 
 // Appender stores new messages: cp FILE.eml DIR/.
 type Appender interface {
-	// Append stores the size bytes of msg in mailbox and returns its UID
-	// (0 when the server does not say). A message that does not parse
+	// Append stores the size bytes of msg in mailbox with flags (nil for
+	// none) and returns its UID (0 when the server does not say). A
+	// message that does not parse, or a flag that is not an IMAP flag,
 	// gives an error wrapping EINVAL (or remote.ErrInvalid) and stores
 	// nothing.
-	Append(ctx context.Context, mailbox string, msg io.ReaderAt, size int64) (uint32, error)
+	Append(ctx context.Context, mailbox string, msg io.ReaderAt, size int64, flags []string) (uint32, error)
 }
 
 // Watched is a Source that finds changes on the server by itself (IMAP IDLE and polling) and reports them.

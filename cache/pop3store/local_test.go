@@ -179,7 +179,7 @@ func TestAppend(t *testing.T) {
 	if err := e.s.CreateMailbox(ctx, "Notes"); err != nil {
 		t.Fatal(err)
 	}
-	uid, err := e.s.Append(ctx, "Notes", strings.NewReader(sample("kept")), int64(len(sample("kept"))))
+	uid, err := e.s.Append(ctx, "Notes", strings.NewReader(sample("kept")), int64(len(sample("kept"))), nil)
 	if err != nil {
 		t.Fatalf("Append: %v", err)
 	}
@@ -191,13 +191,13 @@ func TestAppend(t *testing.T) {
 		"", "just text\n", "TODO: buy milk\n\nand bread\n", " leading: space\r\n\r\n",
 		"Subject: x\x00y\r\n\r\n", "\x00\x01\x02",
 	} {
-		_, err := e.s.Append(ctx, "Notes", strings.NewReader(bad), int64(len(bad)))
+		_, err := e.s.Append(ctx, "Notes", strings.NewReader(bad), int64(len(bad)), nil)
 		var errno syscall.Errno
 		if !errors.Is(err, ErrInvalid) || !errors.As(err, &errno) || errno != syscall.EINVAL {
 			t.Errorf("Append(%q): got %v, want ErrInvalid (EINVAL)", bad, err)
 		}
 	}
-	if _, err := e.s.Append(ctx, "Nope", strings.NewReader(sample("x")), int64(len(sample("x")))); !errors.Is(err, remote.ErrNotFound) {
+	if _, err := e.s.Append(ctx, "Nope", strings.NewReader(sample("x")), int64(len(sample("x"))), nil); !errors.Is(err, remote.ErrNotFound) {
 		t.Errorf("Append to a missing mailbox: got %v", err)
 	}
 	if got := e.files(); len(got) != 1 {

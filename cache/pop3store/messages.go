@@ -144,15 +144,19 @@ func (s *Store) SetFlags(ctx context.Context, mailbox string, uid uint32, flags 
 	return nil
 }
 
-// Append stores the size bytes of msg in the mailbox and returns its
-// number. The message must parse: a header of well-formed fields naming at
+// Append stores the size bytes of msg in the mailbox with flags (checked
+// as SetFlags checks them) and returns its number. The message must parse: a header of well-formed fields naming at
 // least one of From, Sender, To, Cc, Subject, Date and Message-ID, with no
 // NUL byte; otherwise the error wraps ErrInvalid and nothing is stored.
 // The file is written to a temporary file, synced and renamed before the
 // record is written: when Append returns nil the message is durable.
-func (s *Store) Append(ctx context.Context, mailbox string, msg io.ReaderAt, size int64) (uint32, error) {
+func (s *Store) Append(ctx context.Context, mailbox string, msg io.ReaderAt, size int64, flags []string) (uint32, error) {
+	clean, err := remote.NormalizeFlags(flags)
+	if err != nil {
+		return 0, fmt.Errorf("append to %s/%s: %w", s.account, mailbox, err)
+	}
 	s.mu.RLock()
-	_, err := s.folderLocked(mailbox)
+	_, err = s.folderLocked(mailbox)
 	s.mu.RUnlock()
 	if err != nil {
 		return 0, fmt.Errorf("append %w", err)
@@ -183,7 +187,9 @@ func (s *Store) Append(ctx context.Context, mailbox string, msg io.ReaderAt, siz
 	if err := s.commitFile(tmp, name); err != nil {
 		return 0, fmt.Errorf("append to %s/%s: %w", s.account, mailbox, err)
 	}
-	n, err := s.addRecord(mailbox, newRecord(name, "", "", size, meta, s.now()), false)
+	rec := newRecord(name, "", "", size, meta, s.now())
+	rec.Flags = clean
+	n, err := s.addRecord(mailbox, rec, false)
 	if err != nil {
 		os.Remove(s.path(name))
 		return 0, fmt.Errorf("append to %s/%s: %w", s.account, mailbox, err)

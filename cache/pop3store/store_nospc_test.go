@@ -54,7 +54,7 @@ func TestDownloadOnFullDisk(t *testing.T) {
 	}
 	e.checkInbox(want)
 
-	_, err = e.s.Append(t.Context(), "Notes", strings.NewReader(big), int64(len(big)))
+	_, err = e.s.Append(t.Context(), "Notes", strings.NewReader(big), int64(len(big)), nil)
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Errorf("Append on a full disk: got %v, want an error wrapping ENOSPC", err)
 	}
@@ -75,7 +75,7 @@ func TestDownloadOnFullDisk(t *testing.T) {
 	if got := e.drop.retrCount("u1") + e.drop.retrCount("u2"); got != 2 {
 		t.Errorf("RETR of the messages stored before: got %d, want 2 (each once)", got)
 	}
-	if _, err := e.s.Append(t.Context(), "Notes", strings.NewReader(big), int64(len(big))); err != nil {
+	if _, err := e.s.Append(t.Context(), "Notes", strings.NewReader(big), int64(len(big)), nil); err != nil {
 		t.Errorf("Append after freeing space: %v", err)
 	}
 	e.reopen()
