@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"syscall"
+	"time"
 
 	"mailfs/remote"
 )
@@ -15,6 +16,21 @@ type account struct {
 	name string
 	src  Source
 	st   *mountState
+	// md is the Maildir view's state of the account.
+	md *maildirState
+	// watch tells the kernel of changes, on the server or the mount's
+	// own; set before the mount serves.
+	watch *watcher
+}
+
+// own tells the kernel of a change the mount made through one of its
+// views, so that the other names of the messages follow (account.watch):
+// a message removed through its .eml name leaves the Maildir view, one
+// renamed to other flags in the Maildir view takes another name there.
+func (a *account) own(ch remote.Change) {
+	if a.watch != nil {
+		a.watch.queue(ch, true)
+	}
 }
 
 // fail logs a failed operation once, with the account and the given
@@ -43,4 +59,31 @@ func (a *account) writable() bool {
 		return true
 	}
 	return false
+}
+
+// level describes the directory of the mailbox levels path (nil for the
+// account directory) from the account's mailbox list, refreshed when older
+// than maxAge; ENOENT when the list has no such path.
+func (a *account) level(ctx context.Context, path []string, maxAge time.Duration) (level, syscall.Errno) {
+	mboxes, err := a.src.Mailboxes(ctx, maxAge)
+	if err != nil && mboxes == nil {
+		return level{}, a.fail(ctx, "list mailboxes", err, "path", path)
+	}
+	lv := describe(mboxes, path)
+	if !lv.exists {
+		return level{}, syscall.ENOENT
+	}
+	return lv, 0
+}
+
+// list returns the listing of mailbox, synced when older than maxAge.
+func (a *account) list(ctx context.Context, mailbox string, maxAge time.Duration) (*remote.Listing, syscall.Errno) {
+	l, err := a.src.List(ctx, mailbox, maxAge)
+	if err != nil && l == nil {
+		return nil, a.fail(ctx, "list mailbox", err, "mailbox", mailbox)
+	}
+	if l == nil {
+		l = &remote.Listing{}
+	}
+	return l, 0
 }

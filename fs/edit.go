@@ -27,13 +27,14 @@ func (n *folderNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	if !ok {
 		return syscall.EACCES
 	}
-	mailbox, info, errno := n.findMessage(ctx, name)
+	mailbox, uidValidity, info, errno := n.findMessage(ctx, name)
 	if errno != 0 {
 		return errno
 	}
 	if err := rm.Remove(ctx, mailbox, info.UID); err != nil {
 		return n.acct.fail(ctx, "remove message", err, "mailbox", mailbox, "uid", info.UID)
 	}
+	n.acct.own(remote.Change{Mailbox: mailbox, UIDValidity: uidValidity, Removed: []remote.MessageInfo{info}})
 	return 0
 }
 
@@ -77,7 +78,7 @@ func (n *folderNode) moveMessage(ctx context.Context, name string, np *folderNod
 	if !ok {
 		return syscall.EACCES
 	}
-	from, info, errno := n.findMessage(ctx, name)
+	from, uidValidity, info, errno := n.findMessage(ctx, name)
 	if errno != 0 {
 		return errno
 	}
@@ -89,9 +90,12 @@ func (n *folderNode) moveMessage(ctx context.Context, name string, np *folderNod
 	if !ok || to.Name == from {
 		return syscall.EPERM
 	}
-	if _, err := mv.Move(ctx, from, info.UID, to.Name); err != nil {
+	uid, err := mv.Move(ctx, from, info.UID, to.Name)
+	if err != nil {
 		return n.acct.fail(ctx, "move message", err, "mailbox", from, "uid", info.UID, "to", to.Name)
 	}
+	n.acct.own(remote.Change{Mailbox: from, UIDValidity: uidValidity, Removed: []remote.MessageInfo{info}})
+	n.acct.placed(ctx, to.Name, uid, false)
 	// The kernel now has the old message under newName in np; the
 	// message has another UID there, and so another name.
 	notifyEntry(&np.Inode, newName)
@@ -147,70 +151,86 @@ func relocate(ch *gofs.Inode, oldPath, newPath []string, delim rune) {
 }
 
 // Mkdir creates a mailbox through the Source's FolderEditor (EACCES
-// without one). A name holding the account's delimiter is refused (EINVAL),
-// and so is a nested one when the account has no delimiter (EPERM).
+// without one): account.createMailbox.
 func (n *folderNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	fe, ok := n.acct.src.(FolderEditor)
-	if !ok {
-		return nil, syscall.EACCES
-	}
-	mboxes, errno := n.mailboxes(ctx)
-	if errno != 0 {
+	if errno := n.acct.createMailbox(ctx, n.mailboxPath(), name); errno != 0 {
 		return nil, errno
-	}
-	lv := describe(mboxes, n.mailboxPath())
-	if !lv.exists {
-		return nil, syscall.ENOENT
-	}
-	if _, ok := lv.subdir(name); ok {
-		return nil, syscall.EEXIST
-	}
-	delim := delimiter(mboxes)
-	path := n.childPath(name)
-	if errno := checkMailboxPath(path, delim); errno != 0 {
-		return nil, errno
-	}
-	mailbox := joinPath(path, delim)
-	if err := fe.CreateMailbox(ctx, mailbox); err != nil {
-		return nil, n.acct.fail(ctx, "create mailbox", err, "mailbox", mailbox)
 	}
 	return n.dirChild(ctx, subdir{name: name, component: name}, out)
 }
 
-// Rmdir deletes an empty mailbox through the Source's FolderEditor (EACCES
-// without one). A directory with sub-directories or messages, or one only
-// implied by its children, is not empty (ENOTEMPTY); the listing is synced
-// first, so mail that just arrived is not deleted with it.
+// Rmdir deletes an empty mailbox through the Source's FolderEditor
+// (EACCES without one): account.deleteMailbox.
 func (n *folderNode) Rmdir(ctx context.Context, name string) syscall.Errno {
-	fe, ok := n.acct.src.(FolderEditor)
+	return n.acct.deleteMailbox(ctx, n.mailboxPath(), name)
+}
+
+// createMailbox creates the mailbox name under the levels parent through
+// the Source's FolderEditor (EACCES without one). A name holding the
+// account's delimiter is refused (EINVAL), and so is a nested one when the
+// account has no delimiter (EPERM).
+func (a *account) createMailbox(ctx context.Context, parent []string, name string) syscall.Errno {
+	fe, ok := a.src.(FolderEditor)
 	if !ok {
 		return syscall.EACCES
 	}
-	mboxes, errno := n.mailboxes(ctx)
+	mboxes, errno := a.mailboxes(ctx, parent)
 	if errno != 0 {
 		return errno
 	}
-	d, ok := describe(mboxes, n.mailboxPath()).subdir(name)
+	lv := describe(mboxes, parent)
+	if !lv.exists {
+		return syscall.ENOENT
+	}
+	if _, ok := lv.subdir(name); ok {
+		return syscall.EEXIST
+	}
+	delim := delimiter(mboxes)
+	path := slices.Concat(parent, []string{name})
+	if errno := checkMailboxPath(path, delim); errno != 0 {
+		return errno
+	}
+	mailbox := joinPath(path, delim)
+	if err := fe.CreateMailbox(ctx, mailbox); err != nil {
+		return a.fail(ctx, "create mailbox", err, "mailbox", mailbox)
+	}
+	return 0
+}
+
+// deleteMailbox deletes the mailbox shown as name under the levels parent
+// through the Source's FolderEditor (EACCES without one). A directory with
+// sub-directories or messages, or one only implied by its children, is not
+// empty (ENOTEMPTY); the listing is synced first, so mail that just
+// arrived is not deleted with it.
+func (a *account) deleteMailbox(ctx context.Context, parent []string, name string) syscall.Errno {
+	fe, ok := a.src.(FolderEditor)
+	if !ok {
+		return syscall.EACCES
+	}
+	mboxes, errno := a.mailboxes(ctx, parent)
+	if errno != 0 {
+		return errno
+	}
+	d, ok := describe(mboxes, parent).subdir(name)
 	if !ok {
 		return syscall.ENOENT
 	}
-	path := n.childPath(d.component)
-	child := describe(mboxes, path)
+	child := describe(mboxes, slices.Concat(parent, []string{d.component}))
 	if len(child.subdirs) > 0 || child.self == nil {
 		return syscall.ENOTEMPTY
 	}
 	mailbox := child.self.Name
 	if child.self.Selectable() {
-		l, err := n.acct.src.List(ctx, mailbox, 0)
+		l, err := a.src.List(ctx, mailbox, 0)
 		if err != nil && l == nil {
-			return n.acct.fail(ctx, "list mailbox", err, "mailbox", mailbox)
+			return a.fail(ctx, "list mailbox", err, "mailbox", mailbox)
 		}
 		if l != nil && len(l.Messages) > 0 {
 			return syscall.ENOTEMPTY
 		}
 	}
 	if err := fe.DeleteMailbox(ctx, mailbox); err != nil {
-		return n.acct.fail(ctx, "delete mailbox", err, "mailbox", mailbox)
+		return a.fail(ctx, "delete mailbox", err, "mailbox", mailbox)
 	}
 	return 0
 }
@@ -218,38 +238,44 @@ func (n *folderNode) Rmdir(ctx context.Context, name string) syscall.Errno {
 // mailboxes returns the account's mailbox list, refreshed when older than
 // StaleAfter.
 func (n *folderNode) mailboxes(ctx context.Context) ([]remote.Mailbox, syscall.Errno) {
-	mboxes, err := n.acct.src.Mailboxes(ctx, n.acct.st.staleAfter)
+	return n.acct.mailboxes(ctx, n.mailboxPath())
+}
+
+// mailboxes returns the account's mailbox list, refreshed when older than
+// StaleAfter; path names the directory asking, for the log.
+func (a *account) mailboxes(ctx context.Context, path []string) ([]remote.Mailbox, syscall.Errno) {
+	mboxes, err := a.src.Mailboxes(ctx, a.st.staleAfter)
 	if err != nil && mboxes == nil {
-		return nil, n.acct.fail(ctx, "list mailboxes", err, "path", n.mailboxPath())
+		return nil, a.fail(ctx, "list mailboxes", err, "path", path)
 	}
 	return mboxes, 0
 }
 
-// findMessage returns the mailbox and listing entry of the message file
-// called name in this directory.
-func (n *folderNode) findMessage(ctx context.Context, name string) (string, remote.MessageInfo, syscall.Errno) {
+// findMessage returns the mailbox, UIDVALIDITY and listing entry of the
+// message file called name in this directory.
+func (n *folderNode) findMessage(ctx context.Context, name string) (string, uint32, remote.MessageInfo, syscall.Errno) {
 	uid, ok := ParseUID(name)
 	if !ok {
-		return "", remote.MessageInfo{}, syscall.ENOENT
+		return "", 0, remote.MessageInfo{}, syscall.ENOENT
 	}
 	lv, errno := n.level(ctx, lookupMaxAge)
 	if errno != 0 {
-		return "", remote.MessageInfo{}, errno
+		return "", 0, remote.MessageInfo{}, errno
 	}
 	mbox, ok := lv.selectable()
 	if !ok {
-		return "", remote.MessageInfo{}, syscall.ENOENT
+		return "", 0, remote.MessageInfo{}, syscall.ENOENT
 	}
 	for _, maxAge := range []time.Duration{lookupMaxAge, n.acct.st.staleAfter} {
 		l, errno := n.list(ctx, mbox.Name, maxAge)
 		if errno != 0 {
-			return "", remote.MessageInfo{}, errno
+			return "", 0, remote.MessageInfo{}, errno
 		}
 		if info, ok := l.Find(uid); ok && FileName(info, n.acct.st.style) == name {
-			return mbox.Name, info, 0
+			return mbox.Name, l.UIDValidity, info, 0
 		}
 	}
-	return "", remote.MessageInfo{}, syscall.ENOENT
+	return "", 0, remote.MessageInfo{}, syscall.ENOENT
 }
 
 // delimiter returns the account's hierarchy delimiter: the first one a

@@ -128,27 +128,12 @@ func (n *folderNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 // level describes this directory from the account's mailbox list, refreshed
 // when older than maxAge.
 func (n *folderNode) level(ctx context.Context, maxAge time.Duration) (level, syscall.Errno) {
-	mboxes, err := n.acct.src.Mailboxes(ctx, maxAge)
-	if err != nil && mboxes == nil {
-		return level{}, n.acct.fail(ctx, "list mailboxes", err, "path", n.mailboxPath())
-	}
-	lv := describe(mboxes, n.mailboxPath())
-	if !lv.exists {
-		return level{}, syscall.ENOENT
-	}
-	return lv, 0
+	return n.acct.level(ctx, n.mailboxPath(), maxAge)
 }
 
 // list returns the listing of mailbox, synced when older than maxAge.
 func (n *folderNode) list(ctx context.Context, mailbox string, maxAge time.Duration) (*remote.Listing, syscall.Errno) {
-	l, err := n.acct.src.List(ctx, mailbox, maxAge)
-	if err != nil && l == nil {
-		return nil, n.acct.fail(ctx, "list mailbox", err, "mailbox", mailbox)
-	}
-	if l == nil {
-		l = &remote.Listing{}
-	}
-	return l, 0
+	return n.acct.list(ctx, mailbox, maxAge)
 }
 
 func (n *folderNode) childPath(component string) []string {
@@ -173,14 +158,22 @@ func (n *folderNode) dirChild(ctx context.Context, d subdir, out *fuse.EntryOut)
 
 // messageChild returns the inode of a message file.
 func (n *folderNode) messageChild(ctx context.Context, mailbox string, uidValidity uint32, info remote.MessageInfo, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	ops := newMessageNode(n.acct, mailbox, uidValidity, info)
-	ino := messageIno(n.acct.name, mailbox, uidValidity, info.UID)
-	ch := n.NewInode(ctx, ops, gofs.StableAttr{Mode: fuse.S_IFREG, Ino: ino})
+	return messageInode(ctx, &n.Inode, n.acct, mailbox, uidValidity, info, out)
+}
+
+// messageInode returns the inode of a message file, a child of parent: one
+// inode per message, whichever directory (the folder, or the Maildir
+// view's cur/ or new/) it is looked up in, so both names share the
+// kernel's pages.
+func messageInode(ctx context.Context, parent *gofs.Inode, acct *account, mailbox string, uidValidity uint32, info remote.MessageInfo, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	ops := newMessageNode(acct, mailbox, uidValidity, info)
+	ino := messageIno(acct.name, mailbox, uidValidity, info.UID)
+	ch := parent.NewInode(ctx, ops, gofs.StableAttr{Mode: fuse.S_IFREG, Ino: ino})
 	// Concurrent or earlier lookups share one node, which may know a
 	// corrected size.
 	m, ok := ch.Operations().(*messageNode)
 	if !ok {
-		n.acct.st.log.Error("inode number collision", "account", n.acct.name, "mailbox", mailbox, "uid", info.UID, "ino", ino)
+		acct.st.log.Error("inode number collision", "account", acct.name, "mailbox", mailbox, "uid", info.UID, "ino", ino)
 		return nil, syscall.EIO
 	}
 	m.fillAttr(&out.Attr)

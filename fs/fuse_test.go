@@ -108,8 +108,8 @@ func TestMountTree(t *testing.T) {
 		t.Errorf("mode = %v, want %v", fi.Mode(), fs.FileMode(0o444))
 	}
 	st := fi.Sys().(*syscall.Stat_t)
-	if st.Nlink != 1 || st.Uid != uint32(os.Geteuid()) || st.Gid != uint32(os.Getegid()) {
-		t.Errorf("nlink, uid, gid = %d, %d, %d, want 1, %d, %d", st.Nlink, st.Uid, st.Gid, os.Geteuid(), os.Getegid())
+	if st.Nlink != 2 || st.Uid != uint32(os.Geteuid()) || st.Gid != uint32(os.Getegid()) {
+		t.Errorf("nlink, uid, gid = %d, %d, %d, want 2 (the .eml name and the Maildir one), %d, %d", st.Nlink, st.Uid, st.Gid, os.Geteuid(), os.Getegid())
 	}
 	wantIno := messageIno("work", "INBOX", fakeUIDValidity, 4711)
 	if st.Ino != wantIno {

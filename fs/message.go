@@ -58,7 +58,7 @@ func (n *messageNode) mailboxName() string {
 // fillAttr fills the attributes of the message file.
 func (n *messageNode) fillAttr(a *fuse.Attr) {
 	a.Mode = fuse.S_IFREG | filePerm
-	a.Nlink = 1
+	a.Nlink = 2 // its .eml name and its name in the Maildir view
 	a.Size = uint64(max(n.size.Load(), 0))
 	setTimes(a, n.info.InternalDate)
 	a.Owner = fuse.Owner{Uid: n.acct.st.uid, Gid: n.acct.st.gid}

@@ -150,7 +150,7 @@ func Mount(mountpoint string, accounts []Account, opts *Options) (*fuse.Server, 
 		if readOnlyMount {
 			a = readOnlyAccount(a)
 		}
-		root.accounts = append(root.accounts, &account{name: a.Name, src: a.Source, st: st})
+		root.accounts = append(root.accounts, &account{name: a.Name, src: a.Source, st: st, md: newMaildirState()})
 	}
 	entry, attr, negative := dirTimeout, dirTimeout, negativeTimeout
 	mountOptions := []string{"nosuid", "nodev"}

@@ -2,6 +2,8 @@ package fs
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"syscall"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
@@ -9,9 +11,10 @@ import (
 )
 
 // rootNode is the mount root: one directory per account, fixed at mount
-// time, so listing it never reaches a Source, and outbox/ when the mount
-// has an outbox. go-fuse serves Lookup and Readdir from the children added
-// in OnAdd. Nothing can be created, removed or renamed here (EPERM).
+// time, so listing it never reaches a Source, outbox/ when the mount has
+// an outbox, and the Maildir view (.maildir, which Readdir does not list).
+// go-fuse serves Lookup from the children added in OnAdd. Nothing can be
+// created, removed or renamed here (EPERM).
 type rootNode struct {
 	gofs.Inode
 	st       *mountState
@@ -21,6 +24,7 @@ type rootNode struct {
 var (
 	_ = (gofs.NodeOnAdder)((*rootNode)(nil))
 	_ = (gofs.NodeGetattrer)((*rootNode)(nil))
+	_ = (gofs.NodeReaddirer)((*rootNode)(nil))
 	_ = (gofs.NodeCreater)((*rootNode)(nil))
 	_ = (gofs.NodeMkdirer)((*rootNode)(nil))
 	_ = (gofs.NodeUnlinker)((*rootNode)(nil))
@@ -28,8 +32,10 @@ var (
 	_ = (gofs.NodeRenamer)((*rootNode)(nil))
 )
 
-// OnAdd adds the account directories and outbox/.
+// OnAdd adds the account directories, outbox/ and the Maildir view.
 func (r *rootNode) OnAdd(ctx context.Context) {
+	md := &maildirRootNode{st: r.st, accounts: r.accounts}
+	r.AddChild(maildirDirName, r.NewPersistentInode(ctx, md, gofs.StableAttr{Mode: fuse.S_IFDIR, Ino: maildirIno("", nil, "")}), true)
 	for _, a := range r.accounts {
 		dir := newFolderNode(a, nil)
 		ch := r.NewPersistentInode(ctx, dir, gofs.StableAttr{Mode: fuse.S_IFDIR, Ino: dirIno(a.name, nil)})
@@ -47,6 +53,18 @@ func (r *rootNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.At
 	dirAttr(r.st, &out.Attr, false)
 	out.SetTimeout(dirTimeout)
 	return 0
+}
+
+// Readdir lists the accounts and outbox/, not the Maildir view.
+func (r *rootNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
+	var entries []fuse.DirEntry
+	for name, ch := range r.Children() {
+		if name != maildirDirName {
+			entries = append(entries, fuse.DirEntry{Name: name, Mode: ch.Mode(), Ino: ch.StableAttr().Ino})
+		}
+	}
+	slices.SortFunc(entries, func(a, b fuse.DirEntry) int { return strings.Compare(a.Name, b.Name) })
+	return gofs.NewListDirStream(entries), 0
 }
 
 // Create refuses new files: the root holds only the accounts and outbox/.

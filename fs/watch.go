@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 
@@ -10,36 +11,53 @@ import (
 	"mailfs/remote"
 )
 
-// watcher applies what a Watched Source reports for one account: it tells
-// the kernel to forget the names of new and vanished messages in the
-// directories it knows, and reports new mail (Options.OnNewMail). The
-// Source's callback only queues a change; one goroutine at a time works
-// through the queue, so changes are applied in the order they came and
-// the Source never waits for the kernel.
+// watcher tells the kernel of the changes to one account's messages: those
+// a Watched Source reports from the server, and the mount's own (made
+// through one view, so the other must follow: account.own). It makes the
+// kernel forget the names of new, vanished and re-flagged messages in the
+// directories it knows, in the .eml tree and the Maildir view, and reports
+// new mail (Options.OnNewMail). The Source's callback only queues a
+// change; one goroutine at a time works through the queue, so changes are
+// applied in the order they came and the Source never waits for the
+// kernel.
 type watcher struct {
 	acct *account
-	// dir is the account directory.
-	dir       *gofs.Inode
-	onNewMail func(account string, paths []string)
+	// dir is the account directory, maildir its directory in the Maildir
+	// view.
+	dir, maildir *gofs.Inode
+	onNewMail    func(account string, paths []string)
 
 	mu      sync.Mutex
-	queue   []remote.Change
-	running bool // a goroutine works through queue
+	pending []pendingChange
+	running bool // a goroutine works through pending
 	stopped bool // the mount is gone: changes are dropped
 }
 
-// watchAccounts subscribes a watcher to the Source of each account of
-// root that is Watched, and returns the function that stops them all
+// pendingChange is a queued change; own says the mount made it (it is
+// not new mail).
+type pendingChange struct {
+	ch  remote.Change
+	own bool
+}
+
+// watchAccounts gives each account of root its watcher, subscribed to the
+// Source when it is Watched, and returns the function that stops them all
 // (when the mount is gone; a Source has no way to unsubscribe).
 func watchAccounts(root *rootNode, onNewMail func(account string, paths []string)) (stop func()) {
 	var ws []*watcher
+	var maildir *gofs.Inode
+	if md := root.GetChild(maildirDirName); md != nil {
+		maildir = md
+	}
 	for _, a := range root.accounts {
-		src, ok := a.src.(Watched)
-		if !ok {
-			continue
-		}
 		w := &watcher{acct: a, dir: root.GetChild(a.name), onNewMail: onNewMail}
-		src.Subscribe(w.changed)
+		if maildir != nil {
+			w.maildir = maildir.GetChild(a.name)
+		}
+		a.watch = w
+		if src, ok := a.src.(Watched); ok {
+			src.Subscribe(w.changed)
+		}
 		ws = append(ws, w)
 	}
 	return func() {
@@ -57,21 +75,27 @@ func (o *Options) newMailFunc() func(string, []string) {
 	return o.OnNewMail
 }
 
-// changed queues ch, starting the goroutine that applies the queue when
-// none runs. It first gives the open descriptors of removed messages that
-// have not read yet their body (pin), which the Source deletes once this
-// returns; that costs a local open per such descriptor, nothing else
-// blocks: it is the Source's callback.
+// changed queues ch, a change the Source found on the server. It first
+// gives the open descriptors of removed messages that have not read yet
+// their body (pin), which the Source deletes once this returns; that costs
+// a local open per such descriptor, nothing else blocks: it is the
+// Source's callback.
 func (w *watcher) changed(ch remote.Change) {
 	if len(ch.Removed) > 0 {
 		w.pin(ch)
 	}
+	w.queue(ch, false)
+}
+
+// queue queues ch, starting the goroutine that applies the queue when
+// none runs.
+func (w *watcher) queue(ch remote.Change, own bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.stopped {
 		return
 	}
-	w.queue = append(w.queue, ch)
+	w.pending = append(w.pending, pendingChange{ch, own})
 	if !w.running {
 		w.running = true
 		go w.run()
@@ -83,38 +107,40 @@ func (w *watcher) stop() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.stopped = true
-	w.queue = nil
+	w.pending = nil
 }
 
 // run applies queued changes, in order, until the queue is empty.
 func (w *watcher) run() {
 	for {
 		w.mu.Lock()
-		if len(w.queue) == 0 || w.stopped {
+		if len(w.pending) == 0 || w.stopped {
 			w.running = false
 			w.mu.Unlock()
 			return
 		}
-		ch := w.queue[0]
-		w.queue[0] = remote.Change{}
-		w.queue = w.queue[1:]
+		p := w.pending[0]
+		w.pending[0] = pendingChange{}
+		w.pending = w.pending[1:]
 		w.mu.Unlock()
-		w.apply(ch)
+		w.apply(p.ch, p.own)
 	}
 }
 
 // apply tells the kernel of ch, with no lock held, then reports its new
-// messages. The mailbox list comes from what the Source knows (a change
-// is found after a listing, so the list is known).
-func (w *watcher) apply(ch remote.Change) {
+// messages unless the mount made them. The mailbox list comes from what
+// the Source knows (a change is found after a listing, so the list is
+// known).
+func (w *watcher) apply(ch remote.Change, own bool) {
 	ctx := context.Background()
 	mboxes, err := w.acct.src.Mailboxes(ctx, lookupMaxAge)
 	if err != nil && mboxes == nil {
 		w.acct.fail(ctx, "list mailboxes for changes on the server", err, "mailbox", ch.Mailbox)
 		return
 	}
+	delim := delimiter(mboxes)
 	style := w.acct.st.style
-	for _, dir := range w.folders(delimiter(mboxes), ch.Mailbox) {
+	for _, dir := range w.folders(delim, ch.Mailbox) {
 		for _, m := range ch.Removed {
 			name := FileName(m, style)
 			if c := dir.GetChild(name); c != nil && isRemoved(c, ch, m.UID) {
@@ -131,7 +157,8 @@ func (w *watcher) apply(ch remote.Change) {
 			dir.NotifyEntry(FileName(m, style))
 		}
 	}
-	if w.onNewMail == nil || ch.Reset || len(ch.Added) == 0 {
+	w.applyMaildir(delim, ch)
+	if own || w.onNewMail == nil || ch.Reset || len(ch.Added) == 0 {
 		return
 	}
 	if paths := newMailPaths(w.acct.name, mboxes, ch, style); len(paths) > 0 {
@@ -144,6 +171,52 @@ func (w *watcher) apply(ch remote.Change) {
 	}
 }
 
+// applyMaildir tells the kernel of ch in the cur/ and new/ directories of
+// the Maildir view it knows: the names of removed messages go, and so do
+// the names of added and re-flagged ones that are no longer theirs (other
+// flags, or the other directory); their names now are looked up anew.
+func (w *watcher) applyMaildir(delim rune, ch remote.Change) {
+	md := w.acct.md
+	for _, m := range ch.Removed {
+		md.setOld(messageKey{ch.Mailbox, ch.UIDValidity, m.UID}, false)
+	}
+	removed := make(map[uint32]bool, len(ch.Removed))
+	for _, m := range ch.Removed {
+		removed[m.UID] = true
+	}
+	now := make(map[uint32]remote.MessageInfo, len(ch.Added)+len(ch.Flagged))
+	for _, m := range slices.Concat(ch.Added, ch.Flagged) {
+		now[m.UID] = m
+	}
+	for _, folder := range w.maildirFolders(delim, ch.Mailbox) {
+		boxes := map[string]*gofs.Inode{maildirCur: folder.GetChild(maildirCur), maildirNew: folder.GetChild(maildirNew)}
+		for kind, box := range boxes {
+			if box == nil {
+				continue
+			}
+			for name, c := range box.Children() {
+				m, ok := c.Operations().(*messageNode)
+				if !ok {
+					continue
+				}
+				if removed[m.info.UID] && isRemoved(c, ch, m.info.UID) {
+					box.NotifyDelete(name, c)
+					continue
+				}
+				if info, ok := now[m.info.UID]; ok && m.uidValidity == ch.UIDValidity &&
+					(md.dir(ch.Mailbox, ch.UIDValidity, info) != kind || maildirName(ch.UIDValidity, info) != name) {
+					box.NotifyDelete(name, c)
+				}
+			}
+		}
+		for _, info := range now {
+			if box := boxes[md.dir(ch.Mailbox, ch.UIDValidity, info)]; box != nil {
+				box.NotifyEntry(maildirName(ch.UIDValidity, info))
+			}
+		}
+	}
+}
+
 // pin opens the body for the open handles of the messages ch removes
 // (messageNode.pin), in the directories the kernel knows.
 func (w *watcher) pin(ch remote.Change) {
@@ -152,11 +225,28 @@ func (w *watcher) pin(ch remote.Change) {
 	if err != nil && mboxes == nil {
 		return
 	}
+	delim := delimiter(mboxes)
 	style := w.acct.st.style
-	for _, dir := range w.folders(delimiter(mboxes), ch.Mailbox) {
+	pinned := make(map[*messageNode]bool)
+	pin := func(c *gofs.Inode, uid uint32) {
+		if c != nil && isRemoved(c, ch, uid) {
+			if m := c.Operations().(*messageNode); !pinned[m] {
+				pinned[m] = true
+				m.pin(ctx)
+			}
+		}
+	}
+	for _, dir := range w.folders(delim, ch.Mailbox) {
 		for _, m := range ch.Removed {
-			if c := dir.GetChild(FileName(m, style)); c != nil && isRemoved(c, ch, m.UID) {
-				c.Operations().(*messageNode).pin(ctx)
+			pin(dir.GetChild(FileName(m, style)), m.UID)
+		}
+	}
+	for _, folder := range w.maildirFolders(delim, ch.Mailbox) {
+		for _, kind := range []string{maildirCur, maildirNew} {
+			if box := folder.GetChild(kind); box != nil {
+				for _, m := range ch.Removed {
+					pin(box.GetChild(maildirName(ch.UIDValidity, m)), m.UID)
+				}
 			}
 		}
 	}
@@ -193,6 +283,33 @@ func (w *watcher) folders(delim rune, mailbox string) []*gofs.Inode {
 	}
 	if w.dir != nil {
 		walk(w.dir)
+	}
+	return found
+}
+
+// maildirFolders returns the directory inodes of the Maildir view the
+// kernel knows that show mailbox (maildirFolderNodes whose path joined by
+// delim gives its name).
+func (w *watcher) maildirFolders(delim rune, mailbox string) []*gofs.Inode {
+	var found []*gofs.Inode
+	var walk func(dir *gofs.Inode)
+	walk = func(dir *gofs.Inode) {
+		for _, c := range dir.Children() {
+			n, ok := c.Operations().(*maildirFolderNode)
+			if !ok {
+				continue
+			}
+			name := joinPath(n.path, delim)
+			switch {
+			case name == mailbox:
+				found = append(found, c)
+			case delim != 0 && strings.HasPrefix(mailbox, name+string(delim)):
+				walk(c)
+			}
+		}
+	}
+	if w.maildir != nil {
+		walk(w.maildir)
 	}
 	return found
 }

@@ -331,7 +331,7 @@ func TestWatchFolders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := &rootNode{st: st, accounts: []*account{{name: "work", src: src, st: st}}}
+	root := &rootNode{st: st, accounts: []*account{{name: "work", src: src, st: st, md: newMaildirState()}}}
 	raw := gofs.NewNodeFS(root, &gofs.Options{})
 	lookup := func(parent uint64, name string) uint64 {
 		t.Helper()
@@ -366,6 +366,6 @@ func TestWatchFolders(t *testing.T) {
 	}
 	// No server: every notification fails, quietly.
 	info := remote.MessageInfo{UID: 4711, Size: 1, InternalDate: date1, Subject: "Quarterly report"}
-	w.apply(remote.Change{Mailbox: "INBOX", UIDValidity: fakeUIDValidity, Removed: []remote.MessageInfo{info}})
-	w.apply(remote.Change{Mailbox: "Archive/2024", UIDValidity: fakeUIDValidity, Added: []remote.MessageInfo{info}})
+	w.apply(remote.Change{Mailbox: "INBOX", UIDValidity: fakeUIDValidity, Removed: []remote.MessageInfo{info}}, false)
+	w.apply(remote.Change{Mailbox: "Archive/2024", UIDValidity: fakeUIDValidity, Added: []remote.MessageInfo{info}}, false)
 }

@@ -7,6 +7,8 @@ import (
 	"syscall"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
+
+	"mailfs/remote"
 )
 
 // Extended attribute names.
@@ -179,6 +181,11 @@ func (n *messageNode) setFlags(ctx context.Context, flags []string) syscall.Errn
 	mailbox := n.mailboxName()
 	if err := f.SetFlags(ctx, mailbox, n.info.UID, flags); err != nil {
 		return n.acct.fail(ctx, "set flags", err, "mailbox", mailbox, "uid", n.info.UID)
+	}
+	if l, errno := n.acct.list(ctx, mailbox, lookupMaxAge); errno == 0 && l.UIDValidity == n.uidValidity {
+		if info, ok := l.Find(n.info.UID); ok {
+			n.acct.own(remote.Change{Mailbox: mailbox, UIDValidity: n.uidValidity, Flagged: []remote.MessageInfo{info}})
+		}
 	}
 	return 0
 }
