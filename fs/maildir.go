@@ -307,10 +307,11 @@ func (b *maildirBoxNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.E
 }
 
 // Lookup finds a message by its Maildir name, which must be the one the
-// listing gives now (another set of flags is ENOENT), or a file of tmp/.
-// A message is found in cur/ and new/ alike, though only one lists it:
-// a client that renamed new/X:2, to new/X:2,S (mblaze's mflag does)
-// finds it under the name it gave, while listings show it in cur/.
+// listing gives now, in this directory (another set of flags, or the
+// other directory, is ENOENT), or a file of tmp/. It must not find a
+// message under a name it does not list: rename(2) of a file to another
+// name of the same inode does nothing, so new/X would never move to
+// cur/X:2, were cur/X:2, found.
 func (b *maildirBoxNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	a := b.acct()
 	mailbox, errno := b.mailbox(ctx, lookupMaxAge)
@@ -334,9 +335,9 @@ func (b *maildirBoxNode) Lookup(ctx context.Context, name string, out *fuse.Entr
 	return messageInode(ctx, &b.Inode, a, mailbox, uidValidity, info, out)
 }
 
-// find returns the listing entry of the message of mailbox called name
-// now (in cur/ or new/). The listing is trusted for lookupMaxAge, then
-// synced once.
+// find returns the listing entry of the message called name in this
+// directory (cur or new) of mailbox: its name now, in this directory. The
+// listing is trusted for lookupMaxAge, then synced once.
 func (b *maildirBoxNode) find(ctx context.Context, mailbox, name string) (uint32, remote.MessageInfo, syscall.Errno) {
 	a := b.acct()
 	unique, _, _ := splitMaildirName(name)
@@ -352,7 +353,7 @@ func (b *maildirBoxNode) find(ctx context.Context, mailbox, name string) (uint32
 		if l.UIDValidity != uidValidity {
 			continue
 		}
-		if info, ok := l.Find(uid); ok && maildirName(uidValidity, info) == name {
+		if info, ok := l.Find(uid); ok && maildirName(uidValidity, info) == name && a.md.dir(mailbox, uidValidity, info) == b.kind {
 			return uidValidity, info, 0
 		}
 	}

@@ -205,7 +205,10 @@ func (w *watcher) applyMaildir(delim rune, ch remote.Change) {
 				}
 				if info, ok := now[m.info.UID]; ok && m.uidValidity == ch.UIDValidity &&
 					(md.dir(ch.Mailbox, ch.UIDValidity, info) != kind || maildirName(ch.UIDValidity, info) != name) {
-					box.NotifyDelete(name, c)
+					// Not NotifyDelete: the message is still there (under
+					// another name), and the kernel would take its inode
+					// for deleted.
+					box.NotifyEntry(name)
 				}
 			}
 		}
