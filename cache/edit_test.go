@@ -891,6 +891,26 @@ func TestAppend(t *testing.T) {
 	wantUIDs(t, e.list("INBOX", 0), u1, 2)
 }
 
+// Append passes the flags, checked and normalised, with the APPEND, and
+// the listing has them at once; a flag that is not an IMAP flag appends
+// nothing.
+func TestAppendWithFlags(t *testing.T) {
+	e := newEditEnv(t, nil)
+	e.prepare("INBOX")
+	uid, err := e.a.Append(e.t.Context(), "INBOX", strings.NewReader(appendMsg), int64(len(appendMsg)), []string{`\seen`, `$Forwarded`, `\Seen`})
+	wantNoErr(t, "Append", err)
+	apps := e.store.appends()
+	if len(apps) != 1 || !slices.Equal(apps[0].flags, []string{`$Forwarded`, `\Seen`}) {
+		t.Fatalf("Appends: got %+v, want one with $Forwarded \\Seen", apps)
+	}
+	if got := e.find("INBOX", uid).Flags; !slices.Equal(got, []string{`$Forwarded`, `\Seen`}) {
+		t.Errorf("listed flags: got %q, want $Forwarded \\Seen", got)
+	}
+	_, err = e.a.Append(e.t.Context(), "INBOX", strings.NewReader(appendMsg), int64(len(appendMsg)), []string{`\Recent`})
+	wantErr(t, "Append with \\Recent", err, remote.ErrInvalid)
+	wantCalls(t, e.store, "Append", 1)
+}
+
 // An appended message the server stores with other bytes (line endings)
 // is listed with the server's size, and its body is not cached from the
 // file but fetched.
