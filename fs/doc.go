@@ -91,6 +91,34 @@
 //     user.mail.message-id; flags come from the listing (synced when older
 //     than StaleAfter). The kernel does not cache extended attributes.
 //
+// # The Maildir view
+//
+// MOUNT/.maildir/<account>/ shows each account again as nested Maildirs
+// (maildir.go): a selectable mailbox's directory holds cur/, new/ and tmp/
+// beside its child mailboxes. The root does not list .maildir (Readdir),
+// so grep -r and find over the mount read each message once. A message is
+// the same inode as its .eml file (messageInode: one node per stable inode
+// number, linked from both directories), named by maildirName; new/ holds
+// the messages without \Seen, but for those a client renamed into cur/
+// (maildirState's old marks, kept in memory). Lookups find a name only in
+// the directory that lists it: rename(2) between two names of one inode
+// does nothing, so new/X → cur/X:2, must not find cur/X:2,. The changes
+// (maildiredit.go):
+//
+//   - rename within a mailbox to other flag letters: Flagger.SetFlags;
+//     into another mailbox's cur/ or new/: Mover.Move, then SetFlags;
+//   - unlink in cur/ or new/: Remover.Remove;
+//   - a file of tmp/ (a scratch file, in memory and Options.TempDir, never
+//     on the server) renamed or linked into cur/ or new/:
+//     Appender.Append with the new name's flags; a file created in cur/
+//     or new/: appended on close, as cp into a folder.
+//
+// A change made through one view is told to the kernel for the other
+// (account.own → watcher), as changes found on the server are: the
+// names that are no longer a message's are invalidated (NotifyEntry; not
+// NotifyDelete while the message exists, which would make the kernel take
+// the shared inode for deleted).
+//
 // Errno choices:
 //
 //   - EACCES: the account's Source cannot make that change (no such
@@ -114,12 +142,15 @@
 //     mkdir, create). From the Source: a removal the mass-deletion guard
 //     refuses (remote.ErrTooManyDeletes, logged by the cache once a minute,
 //     so only at debug level here), rm without a Trash folder, renaming or
-//     deleting INBOX.
+//     deleting INBOX. In the Maildir view: a rename that changes a
+//     message's unique part within its mailbox, a rename into tmp/, of a
+//     folder or of cur/, new/ or tmp/, mkdir in cur/, new/ or tmp/.
 //   - EXDEV: mv to another account or between an account and outbox/, so
 //     that mv copies and removes (an Append, or a new outbox message,
 //     then a Remove).
 //   - EINVAL: a name holding the account's delimiter, a flag that is not
-//     an IMAP flag and a copied file that is not a message
+//     an IMAP flag, a Maildir flag letter other than DFPRST in a rename,
+//     and a copied or delivered file that is not a message
 //     (remote.ErrInvalid); EEXIST, ENOTEMPTY and other errnos a Source
 //     wraps in its errors pass through Errno.
 //
