@@ -79,7 +79,7 @@ func TestReadOnlyMount(t *testing.T) {
 	if names := readDirNames(t, mnt); !slices.Equal(names, []string{"pop/"}) {
 		t.Errorf("root lists %q, want only [pop/] (no outbox/)", names)
 	}
-	for _, d := range []string{".", "pop", "pop/INBOX"} {
+	for _, d := range []string{".", "pop", "pop/INBOX", ".maildir/pop/INBOX", ".maildir/pop/INBOX/new", ".maildir/pop/INBOX/tmp"} {
 		fi, err := os.Stat(filepath.Join(mnt, d))
 		if err != nil || fi.Mode() != fs.ModeDir|0o500 {
 			t.Errorf("stat %s: got %v, %v, want %v", d, fi.Mode(), err, fs.ModeDir|0o500)
@@ -95,6 +95,11 @@ func TestReadOnlyMount(t *testing.T) {
 		t.Errorf("read %s: got %d bytes, %v, want the message", names[0], len(data), err)
 	}
 
+	mdNew := filepath.Join(mnt, ".maildir/pop/INBOX/new")
+	mdNames := readDirNames(t, mdNew)
+	if len(mdNames) != 2 {
+		t.Fatalf("the Maildir view's new/ lists %q, want 2 messages", mdNames)
+	}
 	msg := filepath.Join(t.TempDir(), "new.eml")
 	if err := os.WriteFile(msg, []byte("Subject: new\r\n\r\nNew.\r\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -109,6 +114,11 @@ func TestReadOnlyMount(t *testing.T) {
 		"truncate": func() error { return os.Truncate(first, 0) },
 		"chmod":    func() error { return os.Chmod(first, 0o600) },
 		"setxattr": func() error { return syscall.Setxattr(first, "user.mail.flags", []byte(`\Seen`), 0) },
+		"maildir flag rename": func() error {
+			return os.Rename(filepath.Join(mdNew, mdNames[0]), filepath.Join(mnt, ".maildir/pop/INBOX/cur", mdNames[0]+"S"))
+		},
+		"maildir rm":       func() error { return os.Remove(filepath.Join(mdNew, mdNames[0])) },
+		"maildir delivery": func() error { return os.WriteFile(filepath.Join(mnt, ".maildir/pop/INBOX/tmp/x"), []byte("x"), 0o600) },
 	} {
 		if err := change(); !errors.Is(err, syscall.EROFS) {
 			t.Errorf("%s: got %v, want EROFS", name, err)
@@ -116,5 +126,8 @@ func TestReadOnlyMount(t *testing.T) {
 	}
 	if got := readDirNames(t, inbox); !slices.Equal(got, names) {
 		t.Errorf("INBOX after the refused changes lists %q, want %q", got, names)
+	}
+	if got := readDirNames(t, mdNew); !slices.Equal(got, mdNames) {
+		t.Errorf("new/ after the refused changes lists %q, want %q", got, mdNames)
 	}
 }
