@@ -262,47 +262,40 @@ func isRemoved(c *gofs.Inode, ch remote.Change, uid uint32) bool {
 	return ok && m.info.UID == uid && (m.uidValidity == ch.UIDValidity) != ch.Reset
 }
 
-// folders returns the directory inodes the kernel knows (looked up, not
-// forgotten) that show mailbox: the folderNodes under the account
-// directory whose levels joined by delim give its name. Only directories
-// on the way there are walked.
+// folders returns the directory inodes of the .eml tree the kernel knows
+// (looked up, not forgotten) that show mailbox.
 func (w *watcher) folders(delim rune, mailbox string) []*gofs.Inode {
-	var found []*gofs.Inode
-	var walk func(dir *gofs.Inode)
-	walk = func(dir *gofs.Inode) {
-		for _, c := range dir.Children() {
-			n, ok := c.Operations().(*folderNode)
-			if !ok {
-				continue
-			}
-			name := joinPath(n.mailboxPath(), delim)
-			switch {
-			case name == mailbox:
-				found = append(found, c)
-			case delim != 0 && strings.HasPrefix(mailbox, name+string(delim)):
-				walk(c)
-			}
-		}
-	}
-	if w.dir != nil {
-		walk(w.dir)
-	}
-	return found
+	return knownFolders(w.dir, delim, mailbox)
 }
 
 // maildirFolders returns the directory inodes of the Maildir view the
-// kernel knows that show mailbox (maildirFolderNodes whose path joined by
-// delim gives its name).
+// kernel knows that show mailbox.
 func (w *watcher) maildirFolders(delim rune, mailbox string) []*gofs.Inode {
+	return knownFolders(w.maildir, delim, mailbox)
+}
+
+// mailboxDir is a directory that stands for a mailbox path: a folderNode
+// or a maildirFolderNode.
+type mailboxDir interface {
+	levels() []string
+}
+
+func (n *folderNode) levels() []string        { return n.mailboxPath() }
+func (n *maildirFolderNode) levels() []string { return n.path }
+
+// knownFolders returns the directories under the account directory dir
+// (nil: none) whose levels joined by delim give mailbox. Only directories
+// on the way there are walked.
+func knownFolders(dir *gofs.Inode, delim rune, mailbox string) []*gofs.Inode {
 	var found []*gofs.Inode
 	var walk func(dir *gofs.Inode)
 	walk = func(dir *gofs.Inode) {
 		for _, c := range dir.Children() {
-			n, ok := c.Operations().(*maildirFolderNode)
+			n, ok := c.Operations().(mailboxDir)
 			if !ok {
 				continue
 			}
-			name := joinPath(n.path, delim)
+			name := joinPath(n.levels(), delim)
 			switch {
 			case name == mailbox:
 				found = append(found, c)
@@ -311,8 +304,8 @@ func (w *watcher) maildirFolders(delim rune, mailbox string) []*gofs.Inode {
 			}
 		}
 	}
-	if w.maildir != nil {
-		walk(w.maildir)
+	if dir != nil {
+		walk(dir)
 	}
 	return found
 }
