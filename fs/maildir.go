@@ -47,6 +47,10 @@ type maildirState struct {
 	mu  sync.Mutex
 	old map[messageKey]struct{}
 	tmp map[string]map[string]*tmpNode // by mailbox, then name
+	// changed is when the mount last saw each mailbox change (the mtime
+	// of its cur/ and new/: mutt rescans a Maildir whose directories'
+	// mtime moved).
+	changed map[string]time.Time
 }
 
 // messageKey identifies a message of an account.
@@ -56,7 +60,7 @@ type messageKey struct {
 }
 
 func newMaildirState() *maildirState {
-	return &maildirState{old: make(map[messageKey]struct{}), tmp: make(map[string]map[string]*tmpNode)}
+	return &maildirState{old: make(map[messageKey]struct{}), tmp: make(map[string]map[string]*tmpNode), changed: make(map[string]time.Time)}
 }
 
 // dir returns the Maildir directory (cur or new) that shows message info
@@ -72,6 +76,24 @@ func (s *maildirState) dir(mailbox string, uidValidity uint32, info remote.Messa
 		return maildirCur
 	}
 	return maildirNew
+}
+
+// touch records that mailbox changed now.
+func (s *maildirState) touch(mailbox string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.changed[mailbox] = time.Now()
+}
+
+// changedAt returns when mailbox last changed, or since, whichever is
+// later.
+func (s *maildirState) changedAt(mailbox string, since time.Time) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.changed[mailbox]; t.After(since) {
+		return t
+	}
+	return since
 }
 
 // setOld records whether the unread message k stays in cur/.
@@ -256,9 +278,15 @@ var (
 
 func (b *maildirBoxNode) acct() *account { return b.folder.acct }
 
-// Getattr reports a directory, writable when the account is.
+// Getattr reports a directory, writable when the account is, whose mtime
+// is when the mount last saw its mailbox change (the mount's start before
+// that), so that a client that watches it (mutt) rescans.
 func (b *maildirBoxNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	dirAttr(b.acct().st, &out.Attr, b.acct().writable())
+	a := b.acct()
+	dirAttr(a.st, &out.Attr, a.writable())
+	if mailbox, errno := b.mailbox(ctx, lookupMaxAge); errno == 0 {
+		setTimes(&out.Attr, a.md.changedAt(mailbox, a.st.started))
+	}
 	out.SetTimeout(dirTimeout)
 	return 0
 }

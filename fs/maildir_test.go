@@ -517,6 +517,10 @@ func TestMaildirLive(t *testing.T) {
 		_, err := os.Stat(filepath.Join(newDir, names[0]))
 		return errors.Is(err, fs.ErrNotExist)
 	})
+	before, err := os.Stat(newDir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	added := src.add("INBOX", 4800, "new", date2, "Subject: new\r\n\r\nnew\r\n", -1)
 	newName := maildirName(fakeUIDValidity, added)
 	if _, err := os.Stat(filepath.Join(newDir, newName)); !errors.Is(err, fs.ErrNotExist) {
@@ -529,5 +533,21 @@ func TestMaildirLive(t *testing.T) {
 	})
 	if b := mustReadFile(t, filepath.Join(newDir, newName)); string(b) != "Subject: new\r\n\r\nnew\r\n" {
 		t.Errorf("new mail reads %q", b)
+	}
+	// new/'s mtime moves (mutt rescans a Maildir when it does), within
+	// the second the kernel keeps a directory's attributes.
+	soon2 := time.Now().Add(2 * time.Second)
+	for {
+		after, err := os.Stat(newDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.ModTime().After(before.ModTime()) {
+			break
+		}
+		if time.Now().After(soon2) {
+			t.Fatalf("new/ mtime %v after new mail, want later than %v", after.ModTime(), before.ModTime())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -177,6 +177,7 @@ func (w *watcher) apply(ch remote.Change, own bool) {
 // flags, or the other directory); their names now are looked up anew.
 func (w *watcher) applyMaildir(delim rune, ch remote.Change) {
 	md := w.acct.md
+	md.touch(ch.Mailbox)
 	for _, m := range ch.Removed {
 		md.setOld(messageKey{ch.Mailbox, ch.UIDValidity, m.UID}, false)
 	}
