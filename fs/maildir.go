@@ -47,6 +47,9 @@ type maildirState struct {
 	mu  sync.Mutex
 	old map[messageKey]struct{}
 	tmp map[string]map[string]*tmpNode // by mailbox, then name
+	// aliases are the names clients gave the files they delivered from
+	// tmp/, by directory (maildiredit.go).
+	aliases map[aliasKey]map[string]tmpAlias
 	// changed is when the mount last saw each mailbox change (the mtime
 	// of its cur/ and new/: mutt rescans a Maildir whose directories'
 	// mtime moved).
@@ -60,7 +63,8 @@ type messageKey struct {
 }
 
 func newMaildirState() *maildirState {
-	return &maildirState{old: make(map[messageKey]struct{}), tmp: make(map[string]map[string]*tmpNode), changed: make(map[string]time.Time)}
+	return &maildirState{old: make(map[messageKey]struct{}), tmp: make(map[string]map[string]*tmpNode),
+		aliases: make(map[aliasKey]map[string]tmpAlias), changed: make(map[string]time.Time)}
 }
 
 // dir returns the Maildir directory (cur or new) that shows message info
@@ -357,6 +361,14 @@ func (b *maildirBoxNode) Lookup(ctx context.Context, name string, out *fuse.Entr
 		return &t.Inode, 0
 	}
 	uidValidity, info, errno := b.find(ctx, mailbox, name)
+	if errno == syscall.ENOENT {
+		if t, ok := a.md.alias(mailbox, b.kind, name); ok {
+			t.sc.fillAttr(a.st, &out.Attr, draftPerm)
+			out.SetEntryTimeout(outboxTimeout)
+			out.SetAttrTimeout(outboxTimeout)
+			return &t.Inode, 0
+		}
+	}
 	if errno != 0 {
 		return nil, errno
 	}

@@ -342,6 +342,19 @@ func TestMaildirDelivery(t *testing.T) {
 	if err := os.Rename(filepath.Join(tmp, "2.b.host"), filepath.Join(inbox, "cur", "2.b.host:2,RS")); err != nil {
 		t.Fatal(err)
 	}
+	// The name the client gave keeps naming what it delivered for a while
+	// (mutt sets its time after link and unlink), though listings show
+	// the message under its own name.
+	given := filepath.Join(inbox, "cur", "2.b.host:2,RS")
+	if err := os.Chtimes(given, time.Now(), date1); err != nil {
+		t.Errorf("utime of the delivered name: %v", err)
+	}
+	if b := mustReadFile(t, given); !bytes.Equal(b, msg("read one")) {
+		t.Errorf("the delivered name reads %q", b)
+	}
+	if got := readDirNames(t, filepath.Join(inbox, "cur")); slices.Contains(got, "2.b.host:2,RS") || len(got) != 1 {
+		t.Errorf("cur/ = %q, want only the message under the view's name", got)
+	}
 	// By link, then unlink of the tmp/ name.
 	if err := os.WriteFile(filepath.Join(tmp, "3.c.host"), msg("by link"), 0o600); err != nil {
 		t.Fatal(err)
@@ -354,6 +367,12 @@ func TestMaildirDelivery(t *testing.T) {
 	}
 	if err := os.Remove(filepath.Join(tmp, "3.c.host")); err != nil {
 		t.Fatal(err)
+	}
+	if err := os.Chtimes(filepath.Join(inbox, "new", "3.c.host"), time.Now(), date1); err != nil {
+		t.Errorf("utime of the linked name after unlink of tmp/: %v", err)
+	}
+	if b := mustReadFile(t, filepath.Join(inbox, "new", "3.c.host")); !bytes.Equal(b, msg("by link")) {
+		t.Errorf("the linked name reads %q", b)
 	}
 	flags := storeFlags(t, store, "INBOX")
 	if len(flags) != 5 {
@@ -379,6 +398,22 @@ func TestMaildirDelivery(t *testing.T) {
 		t.Errorf("new/ = %q, want 4", got)
 	}
 
+	// Removing the delivered name removes what was delivered.
+	if err := os.WriteFile(filepath.Join(tmp, "7.e.host"), msg("taken back"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(tmp, "7.e.host"), filepath.Join(inbox, "new", "7.e.host")); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 6 {
+		t.Fatalf("store holds %d messages, want 6", n)
+	}
+	if err := os.Remove(filepath.Join(inbox, "new", "7.e.host")); err != nil {
+		t.Fatalf("unlink of the delivered name: %v", err)
+	}
+	if n := count(); n != 5 {
+		t.Errorf("store holds %d messages after the delivered name was removed, want 5", n)
+	}
 	// What is not a message is refused and stays in tmp/; a file removed
 	// from tmp/ appends nothing.
 	if err := os.WriteFile(filepath.Join(tmp, "4.d.host"), []byte("not a message\n"), 0o600); err != nil {

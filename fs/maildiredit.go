@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"syscall"
+	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -62,6 +63,7 @@ func (b *maildirBoxNode) Create(ctx context.Context, name string, flags uint32, 
 		sc.close()
 		return nil, nil, 0, syscall.EEXIST
 	}
+	t.addName()
 	sc.fillAttr(a.st, &out.Attr, draftPerm)
 	out.SetEntryTimeout(outboxTimeout)
 	out.SetAttrTimeout(outboxTimeout)
@@ -86,9 +88,11 @@ func (b *maildirBoxNode) Unlink(ctx context.Context, name string) syscall.Errno 
 		if t == nil {
 			return syscall.ENOENT
 		}
-		t.ForgetPersistent()
-		t.unlinked()
+		t.dropName()
 		return 0
+	}
+	if al, ok := a.md.takeAlias(mailbox, b.kind, name); ok {
+		return b.unlinkAlias(ctx, mailbox, al)
 	}
 	rm, ok := a.src.(Remover)
 	if !ok {
@@ -140,8 +144,7 @@ func (b *maildirBoxNode) Rename(ctx context.Context, name string, newParent gofs
 			return errno
 		}
 		if a.md.takeTmp(mailbox, name) == t {
-			t.ForgetPersistent()
-			t.unlinked()
+			t.dropName()
 		}
 		return 0
 	case nb.kind == maildirTmp:
@@ -280,9 +283,31 @@ func (b *maildirBoxNode) deliver(ctx context.Context, t *tmpNode, newName string
 	}
 	a.st.log.Debug("message delivered", "account", a.name, "mailbox", to, "uid", uid)
 	a.placed(ctx, to, uid, b.kind == maildirCur)
-	// The kernel has the tmp/ file under newName; the message has the
-	// name its UID gives it.
-	notifyEntry(&b.Inode, newName)
+	// The message has the name its UID gives it; the client's name stays
+	// a while for the client that delivered it (mutt sets its time,
+	// notmuch insert indexes it).
+	a.md.addAlias(to, b.kind, newName, t, uid)
+	return 0
+}
+
+// unlinkAlias removes the message delivered under the client's name al:
+// the client takes back what it delivered (notmuch insert does when it
+// cannot index it).
+func (b *maildirBoxNode) unlinkAlias(ctx context.Context, mailbox string, al tmpAlias) syscall.Errno {
+	a := b.acct()
+	if al.uid == 0 {
+		return 0 // the server did not say where it went: nothing to name
+	}
+	rm, ok := a.src.(Remover)
+	if !ok {
+		return syscall.EACCES
+	}
+	if err := rm.Remove(ctx, mailbox, al.uid); err != nil {
+		return a.fail(ctx, "remove message", err, "mailbox", mailbox, "uid", al.uid)
+	}
+	if l, errno := a.list(ctx, mailbox, lookupMaxAge); errno == 0 {
+		a.own(remote.Change{Mailbox: mailbox, UIDValidity: l.UIDValidity, Removed: []remote.MessageInfo{{UID: al.uid}}})
+	}
 	return 0
 }
 
@@ -305,20 +330,22 @@ func (b *maildirBoxNode) Link(ctx context.Context, target gofs.InodeEmbedder, na
 
 // tmpNode is a file in a Maildir's tmp/: an ordinary file, kept in a
 // scratch file (never on the server, so a crash before it is delivered
-// appends nothing). Its bytes are dropped when it is unlinked, or
-// delivered, and no descriptor has it open.
+// appends nothing). Once delivered it is also, for a while, the file under
+// the name the client gave in cur/ or new/ (an alias). It has names (its
+// tmp/ entry, its aliases) and open handles; the node lives while it has
+// a name, its bytes while it has a name or a handle.
 type tmpNode struct {
 	gofs.Inode
 	st *mountState
 	sc *scratch
 
 	// mu guards the fields below; mailbox and name are those of its
-	// entry in maildirState.tmp while gone is false.
+	// entry in maildirState.tmp while it has one.
 	mu      sync.Mutex
 	mailbox string
 	name    string
+	names   int
 	opens   int
-	gone    bool
 }
 
 var (
@@ -368,12 +395,23 @@ func (t *tmpNode) open() *tmpHandle {
 	return &tmpHandle{t: t}
 }
 
-// unlinked drops the file from tmp/: its bytes go with the last handle.
-func (t *tmpNode) unlinked() {
+// addName counts one more name of the file.
+func (t *tmpNode) addName() {
 	t.mu.Lock()
-	t.gone = true
-	last := t.opens == 0
+	t.names++
 	t.mu.Unlock()
+}
+
+// dropName counts one name less: without names the node is no longer
+// kept for lookups, and its bytes go with the last handle.
+func (t *tmpNode) dropName() {
+	t.mu.Lock()
+	t.names--
+	unnamed, last := t.names == 0, t.names == 0 && t.opens == 0
+	t.mu.Unlock()
+	if unnamed {
+		t.ForgetPersistent()
+	}
 	if last {
 		t.sc.close()
 	}
@@ -418,14 +456,14 @@ func (h *tmpHandle) Fsync(ctx context.Context, flags uint32) syscall.Errno { ret
 // Flush does nothing.
 func (h *tmpHandle) Flush(ctx context.Context) syscall.Errno { return 0 }
 
-// Release drops the bytes when this was the last handle of a file gone
-// from tmp/.
+// Release drops the bytes when this was the last handle of a file that
+// has no name left.
 func (h *tmpHandle) Release(ctx context.Context) syscall.Errno {
 	h.once.Do(func() {
 		t := h.t
 		t.mu.Lock()
 		t.opens--
-		last := t.opens == 0 && t.gone
+		last := t.opens == 0 && t.names == 0
 		t.mu.Unlock()
 		if last {
 			t.sc.close()
@@ -489,8 +527,7 @@ func (s *maildirState) moveTmp(mailbox, name, to, newName string) bool {
 	t.mu.Unlock()
 	s.mu.Unlock()
 	if replaced != nil && replaced != t {
-		replaced.ForgetPersistent()
-		replaced.unlinked()
+		replaced.dropName()
 	}
 	return true
 }
@@ -509,4 +546,86 @@ func (s *maildirState) tmpEntries(mailbox string) []fuse.DirEntry {
 		entries = append(entries, fuse.DirEntry{Name: name, Mode: fuse.S_IFREG, Ino: s.tmp[mailbox][name].StableAttr().Ino})
 	}
 	return entries
+}
+
+// aliasLifetime is how long the name a client gave a delivered message in
+// cur/ or new/ keeps finding the delivered file.
+const aliasLifetime = time.Minute
+
+// tmpAlias is the name a client gave a file of tmp/ it delivered: the
+// file, the UID the message got (0: unknown) and when the name goes.
+type tmpAlias struct {
+	t     *tmpNode
+	uid   uint32
+	until time.Time
+}
+
+// aliasKey is the directory of an alias: a mailbox's cur/ or new/.
+type aliasKey struct {
+	mailbox, kind string
+}
+
+// addAlias makes name in mailbox's directory kind the file t, delivered
+// as uid, for aliasLifetime; it drops the aliases whose time is up.
+func (s *maildirState) addAlias(mailbox, kind, name string, t *tmpNode, uid uint32) {
+	t.addName()
+	s.mu.Lock()
+	expired := s.expireAliasesLocked(time.Now())
+	k := aliasKey{mailbox, kind}
+	if s.aliases[k] == nil {
+		s.aliases[k] = make(map[string]tmpAlias)
+	}
+	if old, ok := s.aliases[k][name]; ok {
+		expired = append(expired, old.t)
+	}
+	s.aliases[k][name] = tmpAlias{t: t, uid: uid, until: time.Now().Add(aliasLifetime)}
+	s.mu.Unlock()
+	for _, e := range expired {
+		e.dropName()
+	}
+}
+
+// alias returns the file a live alias names.
+func (s *maildirState) alias(mailbox, kind, name string) (*tmpNode, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	al, ok := s.aliases[aliasKey{mailbox, kind}][name]
+	if !ok || time.Now().After(al.until) {
+		return nil, false
+	}
+	return al.t, true
+}
+
+// takeAlias removes a live alias and returns it.
+func (s *maildirState) takeAlias(mailbox, kind, name string) (tmpAlias, bool) {
+	s.mu.Lock()
+	k := aliasKey{mailbox, kind}
+	al, ok := s.aliases[k][name]
+	if ok {
+		delete(s.aliases[k], name)
+	}
+	s.mu.Unlock()
+	if !ok {
+		return tmpAlias{}, false
+	}
+	al.t.dropName()
+	return al, !time.Now().After(al.until)
+}
+
+// expireAliasesLocked removes the aliases whose time is up and returns
+// their files, whose names the caller drops without s.mu.
+func (s *maildirState) expireAliasesLocked(now time.Time) []*tmpNode {
+	var files []*tmpNode
+	for k, m := range s.aliases {
+		for name, al := range m {
+			if now.After(al.until) {
+				files = append(files, al.t)
+				delete(m, name)
+			}
+		}
+		if len(m) == 0 {
+			delete(s.aliases, k)
+		}
+	}
+	return files
 }
