@@ -27,11 +27,14 @@ type View struct {
 // Flags reads the flags of every message in mailbox through a separate
 // client connection that fetches nothing but FLAGS, so it changes nothing.
 func (v *View) Flags(mailbox string) (map[uint32][]string, error) {
-	c, err := v.examine(mailbox)
+	c, n, err := v.examineCount(mailbox)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
+	if n == 0 {
+		return map[uint32][]string{}, nil // 1:* names no message: servers answer BAD
+	}
 	msgs, err := c.Fetch(imap.SeqSet{imap.SeqRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true}).Collect()
 	if err != nil {
 		return nil, fmt.Errorf("fetch flags in %s: %w", mailbox, err)
@@ -156,15 +159,23 @@ func (v *View) Expunge(mailbox string, uid uint32) error {
 
 // examine dials a helper connection with mailbox opened read-only.
 func (v *View) examine(mailbox string) (*imapclient.Client, error) {
+	c, _, err := v.examineCount(mailbox)
+	return c, err
+}
+
+// examineCount is examine that also returns how many messages the mailbox
+// holds.
+func (v *View) examineCount(mailbox string) (*imapclient.Client, uint32, error) {
 	c, err := v.dial()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if _, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+	data, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil {
 		c.Close()
-		return nil, fmt.Errorf("examine %s: %w", mailbox, err)
+		return nil, 0, fmt.Errorf("examine %s: %w", mailbox, err)
 	}
-	return c, nil
+	return c, data.NumMessages, nil
 }
 
 // dial connects and logs in.
