@@ -43,7 +43,7 @@ func TestMaildirName(t *testing.T) {
 	for _, bad := range []string{
 		"", "1795166100.U4711V77", "1795166100.U4711V77.other", "1795166100.U04711V77.mailfs",
 		"1795166100.U4711.mailfs", "1795166100.UV77.mailfs", "1795166100.U4711V4294967296.mailfs",
-		"1795166100.U-1V7.mailfs", "2026-11-20_0915_x_4711.eml",
+		"1795166100.U-1V7.mailfs", "2026-11-20_0915_x_4711.eml", "..U0V0.mailfs", "x.U1V1.mailfs",
 	} {
 		if uid, v, ok := parseMaildirUnique(bad); ok {
 			t.Errorf("parseMaildirUnique(%q) = %d, %d, true, want false", bad, uid, v)

@@ -78,15 +78,16 @@ func splitMaildirName(name string) (unique, info string, hasInfo bool) {
 }
 
 // parseMaildirUnique returns the UID and UIDVALIDITY a unique part given by
-// maildirUnique carries; ok is false for any other string. The time is not
-// checked: Lookup compares the whole name with the one the listing gives.
+// maildirUnique carries; ok is false for any other string. The time is only
+// checked to be digits: Lookup compares the whole name with the one the
+// listing gives.
 func parseMaildirUnique(unique string) (uid, uidValidity uint32, ok bool) {
 	rest, ok := strings.CutSuffix(unique, "."+maildirHost)
 	if !ok {
 		return 0, 0, false
 	}
-	_, ids, ok := strings.Cut(rest, ".U")
-	if !ok {
+	secs, ids, ok := strings.Cut(rest, ".U")
+	if !ok || secs == "" || strings.TrimLeft(secs, "0123456789") != "" {
 		return 0, 0, false
 	}
 	u, v, ok := strings.Cut(ids, "V")
