@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	netmail "net/mail"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/emersion/go-message/charset"
-	"github.com/emersion/go-message/mail"
 
 	"mailfs/internal/header"
 	"mailfs/remote"
@@ -463,11 +463,20 @@ func decodeWords(s string) string {
 	return s
 }
 
-// addresses returns an address field as Dovecot searches it: each address
-// as "Name <addr>" or "<addr>", joined by ", ", names decoded. A value
-// that does not parse as an address list is returned decoded.
+// addresses returns an address field as Dovecot searches it: parsed, and
+// written back as message_address_write writes it, then decoded. Each
+// address is "Name <addr>", or "<addr>" without a name, joined by ", ".
+// A name that was written with encoded words stays as it was (and is
+// decoded with the rest); any other name is quoted when it has a
+// character that is not atext (a space, a dot, a comma…), with '"', '\'
+// and "'" escaped: Alice Example <a@x> is searched as
+// "Alice Example" <a@x>. A value that does not parse as an address list
+// is searched decoded, as written.
 func addresses(v string) string {
-	list, err := mail.ParseAddressList(v)
+	// Hide encoded words from net/mail, which would decode them: the
+	// marker (a private-use character) keeps them as they were.
+	const marker = "\uE000"
+	list, err := (&netmail.AddressParser{}).ParseList(strings.ReplaceAll(v, "=?", marker))
 	if err != nil || len(list) == 0 {
 		return decodeWords(v)
 	}
@@ -476,13 +485,42 @@ func addresses(v string) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		if a.Name != "" {
+		switch {
+		case strings.Contains(a.Name, marker):
 			b.WriteString(a.Name)
+			b.WriteByte(' ')
+		case a.Name != "":
+			writeMaybeQuoted(&b, a.Name)
 			b.WriteByte(' ')
 		}
 		b.WriteByte('<')
 		b.WriteString(a.Address)
 		b.WriteByte('>')
 	}
-	return b.String()
+	return decodeWords(strings.ReplaceAll(b.String(), marker, "=?"))
+}
+
+// writeMaybeQuoted writes a display name as Dovecot's
+// str_append_maybe_escape does (dots quoted).
+func writeMaybeQuoted(b *strings.Builder, name string) {
+	if !strings.ContainsFunc(name, func(r rune) bool { return r < 0x80 && !isAtext(byte(r)) }) {
+		b.WriteString(name)
+		return
+	}
+	b.WriteByte('"')
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c == '"' || c == '\\' || c == '\'' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(name[i])
+	}
+	b.WriteByte('"')
+}
+
+// isAtext reports whether the ASCII character c is RFC 5322 atext.
+func isAtext(c byte) bool {
+	if c <= ' ' || c >= 0x7f {
+		return false
+	}
+	return !strings.ContainsRune(`"(),.:;<>@[\]`, rune(c))
 }

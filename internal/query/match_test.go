@@ -89,14 +89,14 @@ Body with the word banana.
 	checkMatches(t, msg,
 		[]string{
 			"from:jane", "from:JANE.DOE", "from:example.org", `from:"Doe, Jane"`,
-			`from:"Doe, Jane <jane"`, "from:<jane", "from:org>",
+			`from:"\"Doe, Jane\" <jane"`, "from:<jane", "from:org>",
 			"to:bob", "to:zoë", "to:ZOË", "to:zoe", `to:"Zoë Martin <zoe@"`, "to:<bob@example.net>",
 			"to:second",                                   // every To field
 			"subject:grüße", "subject:GRÜ", "subject:gru", // an accent at the end of the key may be missing
 			`subject:"Grüße aus Köln, bitte"`, "subject:köln",
 		},
 		[]string{
-			"from:bob", "from:banana", "to:carol", "to:reply", "subject:banana",
+			"from:bob", "from:banana", "to:carol", "to:reply", "subject:banana", `from:"Doe, Jane <jane"`,
 			`subject:"Köln,  bitte"`, `to:"Martin<"`, "subject:GRUSSE", "subject:koln", "subject:gruße",
 		})
 }
@@ -406,4 +406,25 @@ func FuzzMatch(f *testing.F) {
 			t.Fatalf("body:%q in a plain body: got %v, %v; want a match", key, ok, err)
 		}
 	})
+}
+
+func TestAddresses(t *testing.T) {
+	for in, want := range map[string]string{
+		"alice@example.org":                       "<alice@example.org>",
+		"Alice <alice@example.org>":               "Alice <alice@example.org>",
+		"Alice Example <alice@example.org>":       `"Alice Example" <alice@example.org>`,
+		`"Example, Alice" <a@x.org>, b@y.org`:     `"Example, Alice" <a@x.org>, <b@y.org>`,
+		"Dan O'Brien <dan@x.org>":                 `"Dan O\'Brien" <dan@x.org>`,
+		"O'Brien <dan@x.org>":                     `O'Brien <dan@x.org>`,
+		"J.Doe <j@x.org>":                         `"J.Doe" <j@x.org>`,
+		"=?UTF-8?Q?Zo=C3=AB_Martin?= <zoe@x.org>": "Zoë Martin <zoe@x.org>",
+		"=?utf-8?q?a?= =?utf-8?q?b?= <ab@x.org>":  "ab <ab@x.org>",
+		"Jürgen Groß <j@x.de>":                    `"Jürgen Groß" <j@x.de>`,
+		"not an address list <<":                  "not an address list <<",
+		"=?utf-8?q?not_a_list?= <<":               "not a list <<",
+	} {
+		if got := addresses(in); got != want {
+			t.Errorf("addresses(%q): got %q, want %q", in, got, want)
+		}
+	}
 }
