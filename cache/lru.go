@@ -153,7 +153,7 @@ func (c *Cache) scanBodies() error {
 			os.Remove(p)
 			return nil
 		}
-		if c.bodies == nil || !strings.HasSuffix(d.Name(), bodySuffix) {
+		if c.bodies == nil || !(strings.HasSuffix(d.Name(), bodySuffix) || strings.HasSuffix(d.Name(), partSuffix) || d.Name() == structureFile) {
 			return nil
 		}
 		fi, err := d.Info()
@@ -175,8 +175,12 @@ func (c *Cache) scanBodies() error {
 	return nil
 }
 
-// removeBodies deletes the body file or directory path, and forgets it.
+// removeBodies deletes the body file or directory path, and forgets it;
+// with a body file go its cached parts.
 func (c *Cache) removeBodies(path string) {
+	if strings.HasSuffix(path, bodySuffix) {
+		defer c.removeParts(path)
+	}
 	var err error
 	if c.bodies != nil {
 		err = c.bodies.remove(path)

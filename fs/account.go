@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -21,7 +22,15 @@ type account struct {
 	// watch tells the kernel of changes, on the server or the mount's
 	// own; set before the mount serves.
 	watch *watcher
+	// searches are the account's search folders.
+	searches *searchState
+	// gen counts the changes the account's watcher was given: a search's
+	// results are kept only while it stays the same.
+	gen atomic.Uint64
 }
+
+// generation returns the count of changes seen so far.
+func (a *account) generation() uint64 { return a.gen.Load() }
 
 // own tells the kernel of a change the mount made through one of its
 // views, so that the other names of the messages follow (account.watch):

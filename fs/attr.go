@@ -1,6 +1,8 @@
 package fs
 
 import (
+	"context"
+	"syscall"
 	"time"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -40,3 +42,14 @@ func setTimes(a *fuse.Attr, t time.Time) {
 	a.Ctime, a.Ctimensec = sec, nsec
 	a.Atime, a.Atimensec = sec, nsec
 }
+
+// refuseRemoval gives a directory node the removals it does not implement
+// itself, refused with EPERM: without them go-fuse answers rm and rmdir
+// with success and changes nothing.
+type refuseRemoval struct{}
+
+// Unlink refuses (EPERM).
+func (refuseRemoval) Unlink(ctx context.Context, name string) syscall.Errno { return syscall.EPERM }
+
+// Rmdir refuses (EPERM).
+func (refuseRemoval) Rmdir(ctx context.Context, name string) syscall.Errno { return syscall.EPERM }

@@ -61,6 +61,15 @@ func (s fakeDropSession) Close() error                            { return nil }
 // downloads them, and mounts it as account "pop".
 func pop3Test(t *testing.T) (string, *pop3store.Store) {
 	t.Helper()
+	store := twoMessageStore(t)
+	mnt := mountTest(t, []Account{{Name: "pop", Source: store}}, &Options{TempDir: t.TempDir()})
+	return mnt, store
+}
+
+// twoMessageStore opens a POP3 store over a fake maildrop with two messages and
+// downloads them.
+func twoMessageStore(t *testing.T) *pop3store.Store {
+	t.Helper()
 	drop := newFakeDrop(
 		"From: a@example.org\r\nSubject: first\r\nDate: Fri, 20 Nov 2026 09:15:00 +0900\r\nMessage-ID: <one@example.org>\r\n\r\nOne.\r\n",
 		"From: b@example.org\r\nSubject: second\r\nDate: Sat, 21 Nov 2026 10:00:00 +0000\r\n\r\nTwo.\r\n",
@@ -73,8 +82,7 @@ func pop3Test(t *testing.T) (string, *pop3store.Store) {
 	if err := store.Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	mnt := mountTest(t, []Account{{Name: "pop", Source: store}}, &Options{TempDir: t.TempDir()})
-	return mnt, store
+	return store
 }
 
 // only returns the single entry of dir.

@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -95,6 +96,16 @@ func (n *folderNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno
 // not find.
 func (n *folderNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	st := n.acct.st
+	if name == searchDirName && n.mailboxPath() == nil {
+		return n.searchRoot(ctx, out)
+	}
+	if base, ok := strings.CutSuffix(name, partsSuffix); ok && strings.HasSuffix(base, emlExt) {
+		mailbox, uidValidity, info, errno := n.findMessage(ctx, base)
+		if errno != 0 {
+			return nil, errno
+		}
+		return partsChild(ctx, &n.Inode, n.acct, mailbox, uidValidity, info, out)
+	}
 	uid, isMessage := ParseUID(name)
 	var lv level
 	for _, maxAge := range []time.Duration{lookupMaxAge, st.staleAfter} {
@@ -179,5 +190,18 @@ func messageInode(ctx context.Context, parent *gofs.Inode, acct *account, mailbo
 	m.fillAttr(&out.Attr)
 	out.SetEntryTimeout(fileTimeout)
 	out.SetAttrTimeout(fileTimeout)
+	return ch, 0
+}
+
+// searchRoot returns the account's .search directory (searchRootNode),
+// which Readdir does not list; it shadows a top-level mailbox of that name.
+func (n *folderNode) searchRoot(ctx context.Context, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	ch := n.NewInode(ctx, &searchRootNode{acct: n.acct}, gofs.StableAttr{Mode: fuse.S_IFDIR, Ino: searchIno(n.acct.name, "")})
+	if _, ok := ch.Operations().(*searchRootNode); !ok {
+		return nil, syscall.EIO
+	}
+	dirAttr(n.acct.st, &out.Attr, n.acct.canSearch())
+	out.SetEntryTimeout(dirTimeout)
+	out.SetAttrTimeout(dirTimeout)
 	return ch, 0
 }

@@ -114,6 +114,7 @@ func (s *maildirState) setOld(k messageKey, old bool) {
 // maildirRootNode is MOUNT/.maildir: one directory per account.
 type maildirRootNode struct {
 	gofs.Inode
+	refuseRemoval
 	st       *mountState
 	accounts []*account
 }
@@ -146,6 +147,7 @@ func (r *maildirRootNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *
 // renamed in the .eml tree is found under its new name.
 type maildirFolderNode struct {
 	gofs.Inode
+	refuseRemoval
 	acct *account
 	path []string
 }
@@ -270,6 +272,7 @@ func (n *maildirFolderNode) Rename(ctx context.Context, name string, newParent g
 // new/.
 type maildirBoxNode struct {
 	gofs.Inode
+	refuseRemoval
 	folder *maildirFolderNode
 	kind   string // maildirCur, maildirNew or maildirTmp
 }

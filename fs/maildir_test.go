@@ -179,6 +179,13 @@ func TestMaildirLayout(t *testing.T) {
 			t.Errorf("%s and %s differ", name, emls[i])
 		}
 	}
+	// Nothing but messages and tmp/ files can be removed (without its own
+	// Unlink and Rmdir, go-fuse would answer success).
+	for _, p := range []string{filepath.Join(mnt, maildirDirName, "pop"), filepath.Join(inbox, "cur")} {
+		if err := os.Remove(p); !errors.Is(err, syscall.EPERM) {
+			t.Errorf("rm/rmdir %s = %v, want EPERM", p, err)
+		}
+	}
 	// Lookups of names the view does not give fail.
 	for _, bad := range []string{"x", strings.TrimSuffix(names[0], ",") + ",S", "1.U9V9.mailfs:2,"} {
 		if _, err := os.Stat(filepath.Join(inbox, "new", bad)); !errors.Is(err, fs.ErrNotExist) {

@@ -93,6 +93,10 @@ type Options struct {
 	// (the "default_permissions" mount option), useful with AllowOther.
 	DefaultPermissions bool
 
+	// Searches keeps the saved searches (mkdir in an account's .search/)
+	// across restarts; nil keeps them for the life of the mount.
+	Searches SearchStore
+
 	// wrapRaw, when set (by tests), wraps the filesystem the server
 	// calls, outside the one that ignores interrupts.
 	wrapRaw func(fuse.RawFileSystem) fuse.RawFileSystem
@@ -110,6 +114,9 @@ type mountState struct {
 	// outbox is Options.Outbox; nil when the mount has no outbox/.
 	outbox  *outbox.Outbox
 	tempDir string
+	// searches is Options.Searches; readOnly is Options.ReadOnly.
+	searches SearchStore
+	readOnly bool
 }
 
 // reservedNames are root entries that accounts cannot use.
@@ -150,7 +157,9 @@ func Mount(mountpoint string, accounts []Account, opts *Options) (*fuse.Server, 
 		if readOnlyMount {
 			a = readOnlyAccount(a)
 		}
-		root.accounts = append(root.accounts, &account{name: a.Name, src: a.Source, st: st, md: newMaildirState()})
+		acct := &account{name: a.Name, src: a.Source, st: st, md: newMaildirState()}
+		acct.searches = &searchState{acct: acct}
+		root.accounts = append(root.accounts, acct)
 	}
 	entry, attr, negative := dirTimeout, dirTimeout, negativeTimeout
 	mountOptions := []string{"nosuid", "nodev"}
@@ -215,6 +224,8 @@ func newMountState(opts *Options) (*mountState, error) {
 		started:    time.Now(),
 		outbox:     opts.Outbox,
 		tempDir:    opts.TempDir,
+		searches:   opts.Searches,
+		readOnly:   opts.ReadOnly,
 	}
 	if opts.ReadOnly {
 		st.outbox = nil

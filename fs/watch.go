@@ -90,6 +90,7 @@ func (w *watcher) changed(ch remote.Change) {
 // queue queues ch, starting the goroutine that applies the queue when
 // none runs.
 func (w *watcher) queue(ch remote.Change, own bool) {
+	w.acct.gen.Add(1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.stopped {

@@ -111,6 +111,9 @@ func serve(ctx context.Context, mountpoint string, create bool, st *stack, opts 
 	}
 	defer stopControl()
 	opts.Outbox = st.outbox
+	if st.searches != nil {
+		opts.Searches = st.searches
+	}
 	runners := map[string]*newMailRunner{}
 	for account, command := range st.newMail {
 		r := newNewMailRunner(account, command, mountpoint, log)

@@ -45,6 +45,8 @@ type stack struct {
 	closers  []func() error              // run in reverse order by close
 	// newMail is the new_mail_command of each account that has one.
 	newMail map[string]string
+	// searches keeps the saved searches.
+	searches *searchFile
 }
 
 // buildStack opens the cache, the POP3 stores and the outbox and makes the
@@ -60,6 +62,7 @@ func buildStack(cfg *config.Config, d dirs, log *slog.Logger) (_ *stack, err err
 	if err := statedir.Private(d.data, "data directory", log); err != nil {
 		return nil, err
 	}
+	st.searches = &searchFile{path: filepath.Join(d.data, "searches.json")}
 	c, err := cache.Open(d.cache, &cache.Options{Logger: log, MaxSize: cfg.Cache.MaxSize})
 	if err != nil {
 		return nil, err
