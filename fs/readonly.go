@@ -1,9 +1,14 @@
 package fs
 
 import (
+	"context"
+	"fmt"
+	"os"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"mailfs/remote"
 )
 
 // A read-only mount (Options.ReadOnly) answers every change with EROFS
@@ -100,9 +105,33 @@ func (r readOnly) Fallocate(<-chan struct{}, *fuse.FallocateIn) fuse.Status {
 
 // readOnlySource shows a Source without its change interfaces (Remover,
 // Mover, FolderEditor, Flagger, Appender), so that the account's
-// directories are 0500.
+// directories are 0500; what only reads (Searcher, Parter) passes through.
 type readOnlySource struct {
 	Source
+}
+
+// Search runs a search, which changes nothing, when the Source can.
+func (r readOnlySource) Search(ctx context.Context, mailbox string, uidValidity uint32, q remote.Query) ([]uint32, error) {
+	if s, ok := r.Source.(Searcher); ok {
+		return s.Search(ctx, mailbox, uidValidity, q)
+	}
+	return nil, fmt.Errorf("search %s: %w", mailbox, remote.ErrUnsupported)
+}
+
+// Structure reads a message's structure when the Source can.
+func (r readOnlySource) Structure(ctx context.Context, mailbox string, uidValidity, uid uint32) (remote.Part, error) {
+	if p, ok := r.Source.(Parter); ok {
+		return p.Structure(ctx, mailbox, uidValidity, uid)
+	}
+	return remote.Part{}, fmt.Errorf("structure of %s/%d: %w", mailbox, uid, remote.ErrUnsupported)
+}
+
+// OpenPart reads a message's part when the Source can.
+func (r readOnlySource) OpenPart(ctx context.Context, mailbox string, uidValidity, uid uint32, section string) (*os.File, error) {
+	if p, ok := r.Source.(Parter); ok {
+		return p.OpenPart(ctx, mailbox, uidValidity, uid, section)
+	}
+	return nil, fmt.Errorf("part %s of %s/%d: %w", section, mailbox, uid, remote.ErrUnsupported)
 }
 
 // readOnlyWatchedSource is readOnlySource for a Watched Source: changes

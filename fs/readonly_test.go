@@ -127,6 +127,16 @@ func TestReadOnlyMount(t *testing.T) {
 	if got := readDirNames(t, inbox); !slices.Equal(got, names) {
 		t.Errorf("INBOX after the refused changes lists %q, want %q", got, names)
 	}
+	// Searches and parts only read: they work, but no search can be saved.
+	if got := readDirNames(t, filepath.Join(mnt, "pop", ".search", "unread")); len(got) != 2 {
+		t.Errorf(".search/unread lists %q, want the 2 messages", got)
+	}
+	if err := os.Mkdir(filepath.Join(mnt, "pop", ".search", "from:a"), 0o700); !errors.Is(err, syscall.EROFS) {
+		t.Errorf("mkdir in .search: %v, want EROFS", err)
+	}
+	if got := readDirNames(t, first+".d"); !slices.Equal(got, []string{"headers", "text"}) {
+		t.Errorf("%s.d lists %q", names[0], got)
+	}
 	if got := readDirNames(t, mdNew); !slices.Equal(got, mdNames) {
 		t.Errorf("new/ after the refused changes lists %q, want %q", got, mdNames)
 	}
