@@ -18,9 +18,9 @@ import (
 // "café" does not match "cafe". Bytes that are not UTF-8 become U+FFFD.
 //
 // Dovecot decomposes one level, with its own tables; NFKD here decomposes
-// fully. They differ only for characters whose decomposition decomposes
-// again, and for the few whose title case differs from their decomposed
-// form's (ǅ): rare in search keys.
+// fully. They differ for characters whose decomposition decomposes again
+// (ǖ, Vietnamese ệ: see Match) and for the few whose title case is their
+// own (ǅ), which Dovecot does not decompose.
 
 // newFolder returns a transformer that folds UTF-8 text as described.
 func newFolder() transform.Transformer {

@@ -91,6 +91,21 @@ func (m *stored) Header() ([]byte, error) {
 //   - larger: is strictly larger than; unseen is the absence of \Seen,
 //     flagged the presence of \Flagged.
 //
+// Differences from Dovecot that remain, each shown by
+// TestDovecotSearchEdges in remote/imap:
+//
+//   - a group in an address field ("Team: a@x, b@y;"): Dovecot writes the
+//     group's name, net/mail drops it, so from:team finds it in Dovecot
+//     only (an empty group, "undisclosed-recipients:;", is the same);
+//   - characters whose decomposition decomposes again (ǖ is Ǖ = Ü +
+//     macron, Vietnamese ệ): Dovecot decomposes one level, NFKD all, so
+//     body:u and body:ü find ǖ here only;
+//   - an encoded word in a charset neither side knows: Dovecot adds its
+//     bytes without folding them (they match nearly nothing), here the
+//     field is searched as written, encoded word included;
+//   - a header line without a colon: Dovecot searches it (text:) as a
+//     field without a name; header.Parse skips it.
+//
 // Cheap tests go first: flags, dates and size, then header fields, then
 // the body, which is read at most once whatever the number of body: and
 // text: terms, and not at all when the answer is known without it. A
