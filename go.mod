@@ -11,9 +11,6 @@ require (
 	github.com/hanwen/go-fuse/v2 v2.12.1
 	github.com/knadh/go-pop3 v1.0.0
 	go.etcd.io/bbolt v1.5.0
-)
-
-require (
-	golang.org/x/sys v0.45.0 // indirect
-	golang.org/x/text v0.14.0 // indirect
+	golang.org/x/sys v0.45.0
+	golang.org/x/text v0.14.0
 )
