@@ -119,6 +119,21 @@
 // NotifyDelete while the message exists, which would make the kernel take
 // the shared inode for deleted).
 //
+// # Search folders and message parts
+//
+// An account directory also answers two names it does not list: .search
+// (search.go) holds the built-in searches (unread, flagged, today) and the
+// saved ones (Options.Searches keeps them), each a directory named by its
+// query (internal/query) whose entries are the matching messages' inodes
+// under their file names, found by the Source's Searcher over every
+// selectable mailbox and found again when listed after StaleAfter or after
+// any change the watcher saw (account.gen). NAME.eml.d (parts.go) holds a
+// message's parts from the Source's Parter: headers, text, html and the
+// attachments (internal/mimeparts.Files), named by componentName's rules
+// and numbered when taken; a part is decoded into a scratch file when
+// first opened, and read with direct I/O (its size until then is an
+// estimate).
+//
 // Errno choices:
 //
 //   - EACCES: the account's Source cannot make that change (no such
