@@ -42,6 +42,11 @@ func TestFieldsPart(t *testing.T) {
 			mimeparts.Fields{Type: "image", Subtype: "png", Params: map[string]string{"name*": "UTF-8''%3D%3Futf-8%3Fq%3Fa%3DC3%3DA9%3F%3D"}},
 			remote.Part{Section: "1", Type: "image", Subtype: "png", Encoding: "7bit", Size: 5,
 				Params: map[string]string{"name": "aé"}, Filename: "aé"}},
+		// mime.ParseMediaType knows UTF-8 and US-ASCII only: a name in
+		// another charset is lost, here as in Parse.
+		{"RFC 2231 in ISO-8859-1 is dropped",
+			mimeparts.Fields{Type: "image", Subtype: "png", DispositionParams: map[string]string{"filename*": "iso-8859-1''%C4rger.png"}},
+			remote.Part{Section: "1", Type: "image", Subtype: "png", Encoding: "7bit", Size: 5}},
 		{"a value that cannot be RFC 2231 is dropped",
 			mimeparts.Fields{Type: "image", Subtype: "png", Params: map[string]string{"name*": "a\r\nb", "x": "y"}},
 			remote.Part{Section: "1", Type: "image", Subtype: "png", Encoding: "7bit", Size: 5, Params: map[string]string{"x": "y"}}},
@@ -122,6 +127,9 @@ func TestParseOdd(t *testing.T) {
 		{"upper case everywhere",
 			"Content-Type: TEXT/PLAIN; CHARSET=UTF-8; Name=\"A.TXT\"\nContent-Disposition: ATTACHMENT; FILENAME=\"B.TXT\"\nContent-Transfer-Encoding: Quoted-Printable\n\nx\n",
 			`"1"      text/plain enc="quoted-printable" size=3 disp="attachment" filename="B.TXT" params=charset="UTF-8",name="A.TXT"` + "\n"},
+		{"RFC 2231 in ISO-8859-1 is dropped",
+			"Content-Type: image/png\nContent-Disposition: attachment; filename*=iso-8859-1''%C4rger.png\n\nx\n",
+			`"1"      image/png enc="7bit" size=3 disp="attachment" filename="" params=` + "\n"},
 		{"empty", "", `"1"      text/plain enc="7bit" size=0 disp="" filename="" params=charset="us-ascii"` + "\n"},
 		{"header only", "Subject: x\n", `"1"      text/plain enc="7bit" size=0 disp="" filename="" params=charset="us-ascii"` + "\n"},
 	} {
