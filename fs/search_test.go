@@ -99,7 +99,7 @@ func TestSearchFolders(t *testing.T) {
 	if err := os.Remove(filepath.Join(search, "unread")); !errors.Is(err, syscall.EPERM) {
 		t.Errorf("rmdir unread = %v, want EPERM", err)
 	}
-	if got := saved.m["pop"]; !slices.Equal(got, []string{"subject:second OR from:nobody"}) {
+	if got, _ := saved.Searches("pop"); !slices.Equal(got, []string{"subject:second OR from:nobody"}) {
 		t.Errorf("saved searches = %q", got)
 	}
 

@@ -160,7 +160,7 @@ name = "dove"
 	if got := names(t, parts); !slices.Equal(got, []string{"headers", "text", "보고서.pdf"}) {
 		t.Errorf("%s lists %q", parts, got)
 	}
-	if got := string(mustRead(t, filepath.Join(parts, "text"))); got != "Grüße, the scan is attached.\r\n" {
+	if got := string(mustRead(t, filepath.Join(parts, "text"))); got != "Grüße, the scan is attached." { // the CRLF before a boundary belongs to the boundary (RFC 2046 5.1.1)
 		t.Errorf("text = %q", got)
 	}
 	if got := string(mustRead(t, filepath.Join(parts, "headers"))); !strings.Contains(got, "Subject: Big scan\n") {
