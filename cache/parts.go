@@ -61,6 +61,15 @@ func (a *Account) Structure(ctx context.Context, mailbox string, uidValidity, ui
 		return remote.Part{}, fmt.Errorf("%s: %w", op, err)
 	}
 	p, err := pf.Structure(ctx, mailbox, uidValidity, uid)
+	if errors.Is(err, remote.ErrUnavailable) && ctx.Err() == nil {
+		// Some BODYSTRUCTUREs the client cannot read (go-imap beta.8 and
+		// Dovecot's message/global part, pinned by remote/imap's
+		// TestPartsDovecot), and the connection dies with them; the
+		// message itself can be read, and
+		// Parse makes of it what the server would have said. In an outage
+		// Open fails as well, and notes it.
+		return a.structureFromBody(ctx, op, mailbox, uidValidity, uid)
+	}
 	a.served(mailbox, err)
 	if err != nil {
 		return remote.Part{}, fmt.Errorf("%s: %w", op, err)
@@ -69,6 +78,21 @@ func (a *Account) Structure(ctx context.Context, mailbox string, uidValidity, ui
 		if err := a.writePart(path, strings.NewReader(string(b))); err != nil {
 			a.c.log.Debug("cannot cache a message structure", "account", a.name, "mailbox", mailbox, "uid", uid, "err", err)
 		}
+	}
+	return p, nil
+}
+
+// structureFromBody returns the structure of a message parsed from its
+// body, fetched whole into the cache.
+func (a *Account) structureFromBody(ctx context.Context, op, mailbox string, uidValidity, uid uint32) (remote.Part, error) {
+	f, err := a.Open(ctx, mailbox, uidValidity, uid)
+	if err != nil {
+		return remote.Part{}, fmt.Errorf("%s: %w", op, err)
+	}
+	defer f.Close()
+	p, err := mimeparts.Parse(f)
+	if err != nil {
+		return remote.Part{}, fmt.Errorf("%s: %w", op, err)
 	}
 	return p, nil
 }

@@ -16,12 +16,14 @@ type Part struct {
 	// Type and Subtype are the media type, lower case: "text", "plain".
 	Type, Subtype string
 	// Params are the Content-Type parameters, keys lower case, values
-	// decoded (RFC 2231): "charset", "name".
+	// decoded (RFC 2231): "charset", "name". A text part always has a
+	// charset ("us-ascii" when it names none).
 	Params map[string]string
 	// Encoding is the Content-Transfer-Encoding, lower case ("7bit" when
-	// the part has none).
+	// the part has none); empty for a multipart.
 	Encoding string
-	// Size is the part's body size in bytes, as transferred (encoded).
+	// Size is the part's body size in bytes, as transferred (encoded),
+	// a bare LF counted as CRLF; 0 for a multipart.
 	Size int64
 	// Disposition is the Content-Disposition type, lower case
 	// ("attachment", "inline"; empty when the part has none).
@@ -31,9 +33,9 @@ type Part struct {
 	// RFC 2047) but not made safe: it may hold anything.
 	Filename string
 	// Parts are the parts of a multipart, or the one part that is the
-	// body of a message/rfc822 part (its Section is this Section + ".1"
-	// for a single-part message, and for a multipart one its Parts are
-	// this Section + ".1", ".2", …).
+	// body of a message/rfc822 part: for a single-part enclosed message
+	// its Section is this Section + ".1"; for a multipart one it is this
+	// Section + ".TEXT" and its Parts are this Section + ".1", ".2", ….
 	Parts []Part
 }
 

@@ -134,6 +134,10 @@ func TestDovecotParts(t *testing.T) {
 	d := interop.StartDovecot(t, &interop.DovecotOptions{SpecialUse: true})
 	const size = 3 << 20
 	d.Deliver(t, "alice", "INBOX", bigAttachmentMail(size))
+	d.Deliver(t, "alice", "INBOX", []byte("From: Eve <eve@example.org>\r\nTo: alice@example.org\r\nSubject: Forwarded\r\n"+
+		"Date: Wed, 18 Nov 2026 11:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=g\r\n\r\n"+
+		"--g\r\nContent-Type: text/plain\r\n\r\nSee below.\r\n"+
+		"--g\r\nContent-Type: message/global\r\n\r\nSubject: Weitergeleitet\r\n\r\nGrüße\r\n--g--\r\n"))
 	cacheDir := t.TempDir()
 	cfg := writeConfig(t, `
 [cache]
@@ -152,10 +156,21 @@ name = "dove"
 	runMount(t, "mount", "-config", cfg, mnt)
 	inbox := filepath.Join(mnt, "dove", "INBOX")
 	msgs := names(t, inbox)
-	if len(msgs) != 1 {
+	if len(msgs) != 2 || !strings.Contains(msgs[0], "Big-scan") || !strings.Contains(msgs[1], "Forwarded") {
 		t.Fatalf("INBOX lists %q", msgs)
 	}
 	flagsBefore := d.Flags(t, "alice", "INBOX")
+
+	// go-imap cannot read Dovecot's BODYSTRUCTURE of a message/global
+	// part: the structure comes from the whole message instead, and the
+	// account stays online for what follows.
+	if got := names(t, inbox+"/"+msgs[1]+".d"); !slices.Equal(got, []string{"headers", "message-2.eml", "text"}) {
+		t.Errorf("%s.d lists %q", msgs[1], got)
+	}
+	if got := string(mustRead(t, inbox+"/"+msgs[1]+".d/message-2.eml")); !strings.HasPrefix(got, "Subject: Weitergeleitet\r\n") {
+		t.Errorf("the attached message/global reads %q", got)
+	}
+
 	parts := inbox + "/" + msgs[0] + ".d"
 	if got := names(t, parts); !slices.Equal(got, []string{"headers", "text", "보고서.pdf"}) {
 		t.Errorf("%s lists %q", parts, got)

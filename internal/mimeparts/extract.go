@@ -2,14 +2,12 @@ package mimeparts
 
 import (
 	"bufio"
-	"fmt"
 	"io"
-	"mime"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/emersion/go-message/textproto"
+
+	"mailfs/remote"
 )
 
 // SectionHeader is the section Extract answers with the message's header.
@@ -19,84 +17,120 @@ const SectionHeader = "HEADER"
 // to w: the body of the part (still in its Content-Transfer-Encoding),
 // with the section numbering of RFC 3501 6.4.5 ("1" is the body of a
 // single-part message; "2" of a message/rfc822 part is the whole enclosed
-// message, "2.1" the body or first part of that message), or the header
-// for SectionHeader (with the blank line that ends it).
+// message, "2.1" the body or first part of that message); "HEADER" and
+// "TEXT" (alone, or after the number of a message/rfc822 part) are a
+// message's header (with the blank line that ends it) and body; "" is the
+// whole message.
+//
+// It walks the message as Parse does, so every section Parse reports can
+// be extracted, and it is as lenient: header lines that do not parse are
+// skipped, an unterminated multipart gives the bytes up to the end of the
+// message, and a section the message does not have is empty, as Dovecot
+// answers it. It fails when section is not a section (an error wrapping
+// remote.ErrInvalid), or when reading r or writing w does.
 func Extract(r io.Reader, section string, w io.Writer) error {
-	br := bufio.NewReader(r)
-	if section == SectionHeader {
-		return copyHeader(br, w)
-	}
-	var nums []int
-	for _, s := range strings.Split(section, ".") {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return fmt.Errorf("section %q: not a part number", section)
-		}
-		nums = append(nums, n)
-	}
-	h, err := textproto.ReadHeader(br)
+	nums, spec, err := ParseSection(section)
 	if err != nil {
-		return fmt.Errorf("section %s: read the header: %w", section, err)
+		return err
 	}
-	body := io.Reader(br)
+	src := &errReader{r: r}
+	dst := &errWriter{w: w}
+	br := bufio.NewReader(src)
+	if len(nums) == 0 {
+		// The whole message, its header or its body.
+		switch spec {
+		case "HEADER":
+			dst.Write(readHeaderBlock(br))
+		case "TEXT":
+			readHeaderBlock(br)
+			io.Copy(dst, br)
+		default:
+			io.Copy(dst, br)
+		}
+		return firstErr(dst.err, src.err)
+	}
+	e := entity{h: readHeader(br), body: br}
 	for i, n := range nums {
-		if mt, params := mediaType(h); strings.HasPrefix(mt, "multipart/") {
-			mr := textproto.NewMultipartReader(body, params["boundary"])
-			var p *textproto.Part
-			for k := 0; k < n; k++ {
-				if p, err = mr.NextPart(); err != nil {
-					return fmt.Errorf("section %s: no part %d: %w", section, n, err)
-				}
+		if i > 0 {
+			// Deeper: into the message a message/rfc822 part encloses, or
+			// the parts of a multipart; a leaf has no parts.
+			switch p := e.part(); {
+			case isMessage(p):
+				e = entity{h: readHeader(e.body), body: e.body}
+			case p.Type != "multipart":
+				return src.err
 			}
-			h, body = p.Header, p
-		} else if n != 1 {
-			// A single part's body is its part 1; it has no other.
-			return fmt.Errorf("section %s: a %s part has no part %d", section, mt, n)
 		}
-		if i == len(nums)-1 {
-			_, err := io.Copy(w, body)
-			return err
-		}
-		// Deeper: into the enclosed message of a message/rfc822 part, or
-		// the parts of a multipart.
-		switch mt, _ := mediaType(h); {
-		case mt == "message/rfc822" || mt == "message/global":
-			eb := bufio.NewReader(body)
-			if h, err = textproto.ReadHeader(eb); err != nil {
-				return fmt.Errorf("section %s: read the enclosed header: %w", section, err)
+		p := e.part()
+		if p.Type != "multipart" {
+			if n != 1 { // a single part's body is its part 1, and it has no other
+				return src.err
 			}
-			body = eb
-		case !strings.HasPrefix(mt, "multipart/"):
-			return fmt.Errorf("section %s: a %s part has no parts", section, mt)
+			continue
+		}
+		found := false
+		eachPart(e.body, p.Params["boundary"], func(k int, h textproto.Header, body io.Reader) bool {
+			if k == n {
+				e, found = entity{h: h, body: bufio.NewReader(body), inDigest: p.Subtype == "digest"}, true
+			}
+			return !found
+		})
+		if !found {
+			return src.err
 		}
 	}
-	return nil
-}
-
-// mediaType returns the lower-case media type of h and its parameters;
-// text/plain when h has none or it does not parse (RFC 2045 5.2).
-func mediaType(h textproto.Header) (string, map[string]string) {
-	mt, params, err := mime.ParseMediaType(h.Get("Content-Type"))
-	if err != nil || mt == "" {
-		return "text/plain", params
+	switch spec {
+	case "HEADER", "TEXT":
+		if !isMessage(e.part()) {
+			return src.err
+		}
+		block := readHeaderBlock(e.body)
+		if spec == "HEADER" {
+			dst.Write(block)
+		} else {
+			io.Copy(dst, e.body)
+		}
+	default:
+		io.Copy(dst, e.body)
 	}
-	return strings.ToLower(mt), params
+	return firstErr(dst.err, src.err)
 }
 
-// copyHeader copies the header block of r, through its blank line, to w.
-func copyHeader(r *bufio.Reader, w io.Writer) error {
-	for {
-		line, err := r.ReadString('\n')
-		if _, werr := io.WriteString(w, line); werr != nil {
-			return werr
-		}
-		if line == "\n" || line == "\r\n" || err == io.EOF {
-			return nil
-		}
+// entity is a part being walked: its header, and its body to read.
+type entity struct {
+	h        textproto.Header
+	body     *bufio.Reader
+	inDigest bool // a part of a multipart/digest
+}
+
+// part returns the fields of the entity as Parse reports them.
+func (e entity) part() remote.Part {
+	return fieldsOf(e.h, e.inDigest).Part("", 0)
+}
+
+// errWriter keeps the first error of w, and writes nothing after it.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+// firstErr returns the first of errs that is not nil.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
 		if err != nil {
 			return err
 		}
 	}
+	return nil
 }
 
 // ExtractFile is Extract into an unlinked temporary file of dir, rewound:
