@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -79,6 +80,28 @@ func (s *Store) fetchChunk(cn *conn, mailbox string, uidValidity uint32, uids []
 		}
 		return nil
 	}
+	if err := readBodies(cn, st, bodyItems.BodySection[0], false, deliver); err != nil {
+		return err
+	}
+	for _, u := range uids {
+		if wanted[u] && !delivered[u] {
+			cn.log.Debug("imap message not found", "mailbox", mailbox, "uid", u)
+		}
+	}
+	return nil
+}
+
+// readBodies reads the FETCH responses of st and gives deliver the body
+// section want of each with the response's UID: straight from the
+// connection when the UID came first, through a temporary file when the
+// server sent it after the body. A section the server answers NIL (one
+// the message does not have) is delivered empty when nilEmpty, else not at
+// all. An error of deliver stops the command (the connection is killed)
+// and is returned as it is, unless the connection broke under it: then the
+// connection's error is, so that the caller sees remote.ErrUnavailable and
+// may try again. A body literal that ends before its announced size is
+// such an error.
+func readBodies(cn *conn, st *fetchStream, want *imap.FetchItemBodySection, nilEmpty bool, deliver func(uid uint32, body io.Reader) error) error {
 	var fnErr error
 	truncated := false
 	for fnErr == nil {
@@ -86,7 +109,7 @@ func (s *Store) fetchChunk(cn *conn, mailbox string, uidValidity uint32, uids []
 		if msg == nil {
 			break
 		}
-		fnErr = s.fetchOne(msg, deliver, &truncated)
+		fnErr = readBody(msg, want, nilEmpty, deliver, &truncated)
 	}
 	if fnErr != nil {
 		cn.kill() // stop the rest of the bodies
@@ -102,22 +125,12 @@ func (s *Store) fetchChunk(cn *conn, mailbox string, uidValidity uint32, uids []
 	if fnErr != nil {
 		return fnErr
 	}
-	if err != nil {
-		return err
-	}
-	for _, u := range uids {
-		if wanted[u] && !delivered[u] {
-			cn.log.Debug("imap message not found", "mailbox", mailbox, "uid", u)
-		}
-	}
-	return nil
+	return err
 }
 
-// fetchOne handles one FETCH response: the body goes to deliver, straight
-// from the connection when the UID came first, through a temporary file when
-// the server sent the UID after the body.
-// truncated is set when a body literal ended before its announced size.
-func (s *Store) fetchOne(msg *imapclient.FetchMessageData, deliver func(uint32, io.Reader) error, truncated *bool) error {
+// readBody handles one FETCH response for readBodies. truncated is set
+// when a body literal ended before its announced size.
+func readBody(msg *imapclient.FetchMessageData, want *imap.FetchItemBodySection, nilEmpty bool, deliver func(uint32, io.Reader) error, truncated *bool) error {
 	var uid uint32
 	var spool *os.File
 	defer func() {
@@ -131,16 +144,16 @@ func (s *Store) fetchOne(msg *imapclient.FetchMessageData, deliver func(uint32, 
 		case imapclient.FetchItemDataUID:
 			uid = uint32(it.UID)
 		case imapclient.FetchItemDataBodySection:
-			if it.Literal == nil || !isWholeBody(it.Section) {
+			if !sameSection(it.Section, want) || (it.Literal == nil && !nilEmpty) {
 				continue
+			}
+			if it.Literal == nil {
+				it.Literal = emptyLiteral{}
 			}
 			lit := &literalReader{r: it.Literal, left: it.Literal.Size(), truncated: truncated}
 			if uid != 0 {
 				if err := deliver(uid, lit); err != nil {
 					if lit.broken() {
-						// The callback failed because the connection did:
-						// report the connection, so that the caller sees
-						// remote.ErrUnavailable and may try again.
 						return fmt.Errorf("read body of UID %d: %w", uid, lit.err)
 					}
 					return err
@@ -150,7 +163,7 @@ func (s *Store) fetchOne(msg *imapclient.FetchMessageData, deliver func(uint32, 
 				}
 				continue
 			}
-			f, err := os.CreateTemp("", "mailfs-imap-*.eml")
+			f, err := os.CreateTemp("", "mailfs-imap-*")
 			if err != nil {
 				return &callbackError{fmt.Errorf("spool a message body: %w", err)}
 			}
@@ -169,9 +182,18 @@ func (s *Store) fetchOne(msg *imapclient.FetchMessageData, deliver func(uint32, 
 	return nil
 }
 
-func isWholeBody(sec *imap.FetchItemBodySection) bool {
-	return sec != nil && sec.Specifier == imap.PartSpecifierNone && len(sec.Part) == 0 && sec.Partial == nil
+// sameSection reports whether a FETCH response's body section is the one
+// asked for (the server names it without PEEK).
+func sameSection(got, want *imap.FetchItemBodySection) bool {
+	return got != nil && slices.Equal(got.Part, want.Part) &&
+		strings.EqualFold(string(got.Specifier), string(want.Specifier)) && got.Partial == nil
 }
+
+// emptyLiteral is the body of a section the server answered NIL.
+type emptyLiteral struct{}
+
+func (emptyLiteral) Read([]byte) (int, error) { return 0, io.EOF }
+func (emptyLiteral) Size() int64              { return 0 }
 
 // watchedReader runs the watchdog's clock while fn reads a body from the
 // connection (the clock is paused during the rest of fn).

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"slices"
-	"strings"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -159,9 +156,9 @@ func (s *Store) FetchPart(ctx context.Context, mailbox string, uidValidity, uid 
 			st.close()
 			return err
 		}
-		deliver := func(body io.Reader) error {
-			if found {
-				return nil // the server sent the section twice
+		deliver := func(got uint32, body io.Reader) error {
+			if found || got != uid {
+				return nil // the server sent the section twice, or another message's
 			}
 			*called = true
 			found = true
@@ -169,28 +166,12 @@ func (s *Store) FetchPart(ctx context.Context, mailbox string, uidValidity, uid 
 			defer cn.clock.resume()
 			m, err := io.Copy(w, &watchedReader{r: body, p: &cn.clock})
 			n += m
-			return err
-		}
-		var fnErr error
-		truncated := false
-		for fnErr == nil {
-			msg := st.next()
-			if msg == nil {
-				break
+			if err != nil {
+				return &callbackError{err}
 			}
-			fnErr = s.fetchPartOne(msg, uid, want, deliver, &truncated)
+			return nil
 		}
-		if fnErr != nil {
-			cn.kill()
-			if truncated {
-				<-cn.client.Closed() // see fetchChunk
-			}
-		}
-		err := st.close()
-		if fnErr != nil {
-			return fnErr
-		}
-		return err
+		return readBodies(cn, st, want, true, deliver)
 	})
 	if err != nil {
 		return n, err
@@ -200,89 +181,3 @@ func (s *Store) FetchPart(ctx context.Context, mailbox string, uidValidity, uid 
 	}
 	return n, nil
 }
-
-// fetchPartOne handles one FETCH response of FetchPart: the body section
-// asked for goes to deliver if the response is message uid's, straight
-// from the connection when the UID came first, through a temporary file
-// when it came after. truncated is set when the literal ended before its
-// announced size.
-func (s *Store) fetchPartOne(msg *imapclient.FetchMessageData, uid uint32, want *imap.FetchItemBodySection, deliver func(io.Reader) error, truncated *bool) error {
-	var (
-		got   uint32
-		spool *os.File
-	)
-	defer func() {
-		if spool != nil {
-			spool.Close()
-			os.Remove(spool.Name())
-		}
-	}()
-	// copyOut delivers a body; a failure of the connection while w
-	// writes it is the connection's (remote.ErrUnavailable, retried by
-	// the caller), any other the writer's, passed through.
-	copyOut := func(body io.Reader, lit *literalReader) error {
-		err := deliver(body)
-		if err == nil {
-			return nil
-		}
-		if lit != nil && lit.broken() {
-			return fmt.Errorf("read part of UID %d: %w", uid, lit.err)
-		}
-		return &callbackError{err}
-	}
-	for item := msg.Next(); item != nil; item = msg.Next() {
-		switch it := item.(type) {
-		case imapclient.FetchItemDataUID:
-			got = uint32(it.UID)
-		case imapclient.FetchItemDataBodySection:
-			if !sameSection(it.Section, want) {
-				continue
-			}
-			if it.Literal == nil {
-				// NIL: a part the message does not have, as empty.
-				it.Literal = emptyLiteral{}
-			}
-			lit := &literalReader{r: it.Literal, left: it.Literal.Size(), truncated: truncated}
-			if got != 0 {
-				if got != uid {
-					continue // not ours; drained with the response
-				}
-				if err := copyOut(lit, lit); err != nil {
-					return err
-				}
-				if _, err := io.Copy(io.Discard, lit); err != nil {
-					return fmt.Errorf("drain part of UID %d: %w", uid, err)
-				}
-				continue
-			}
-			f, err := os.CreateTemp("", "mailfs-imap-part-*")
-			if err != nil {
-				return &callbackError{fmt.Errorf("spool a message part: %w", err)}
-			}
-			spool = f
-			if _, err := io.Copy(f, lit); err != nil {
-				return fmt.Errorf("spool a message part: %w", err)
-			}
-		}
-	}
-	if spool != nil && got == uid {
-		if _, err := spool.Seek(0, io.SeekStart); err != nil {
-			return &callbackError{fmt.Errorf("spool a message part: %w", err)}
-		}
-		return copyOut(spool, nil)
-	}
-	return nil
-}
-
-// sameSection reports whether a FETCH response's body section is the one
-// asked for (the server names it without PEEK).
-func sameSection(got, want *imap.FetchItemBodySection) bool {
-	return got != nil && slices.Equal(got.Part, want.Part) &&
-		strings.EqualFold(string(got.Specifier), string(want.Specifier)) && got.Partial == nil
-}
-
-// emptyLiteral is the body of a section the server answered NIL.
-type emptyLiteral struct{}
-
-func (emptyLiteral) Read([]byte) (int, error) { return 0, io.EOF }
-func (emptyLiteral) Size() int64              { return 0 }
