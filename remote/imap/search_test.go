@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -18,90 +17,18 @@ import (
 	"mailfs/remote/remotetest"
 )
 
-// recorder is a TCP relay in front of a server that keeps the command
-// lines clients send (literals included, as sent).
-type recorder struct {
-	ln     net.Listener
-	target string
-
-	mu    sync.Mutex
-	lines []string // guarded by mu
-}
-
-// newRecorder starts a recorder to target; it stops in t.Cleanup.
-func newRecorder(t *testing.T, target string) *recorder {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	r := &recorder{ln: ln, target: target}
-	var wg sync.WaitGroup
-	var connsMu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		connsMu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		connsMu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			connsMu.Lock()
-			conns = append(conns, c, up)
-			connsMu.Unlock()
-			wg.Go(func() { io.Copy(c, up); c.Close() })
-			wg.Go(func() {
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadString('\n')
-					if line != "" {
-						r.mu.Lock()
-						r.lines = append(r.lines, strings.TrimRight(line, "\r\n"))
-						r.mu.Unlock()
-						if _, werr := io.WriteString(up, line); werr != nil {
-							return
-						}
-					}
-					if err != nil {
-						up.Close()
-						return
-					}
-				}
-			})
-		}
-	})
-	return r
-}
-
-// searches returns the UID SEARCH commands sent so far, without their
-// tags, and forgets them.
-func (r *recorder) searches() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// searches returns the UID SEARCH commands tap saw clients send, without
+// their tags, and forgets everything it saw.
+func searches(tap *remotetest.Tap) []string {
 	var out []string
-	for _, l := range r.lines {
+	for _, l := range tap.Lines() {
 		if _, cmd, ok := strings.Cut(l, " "); ok && strings.HasPrefix(cmd, "UID SEARCH") {
 			out = append(out, cmd)
 		}
 	}
-	r.lines = nil
+	tap.Reset()
 	return out
 }
-
-func (r *recorder) port() int { return r.ln.Addr().(*net.TCPAddr).Port }
 
 func mustParse(t *testing.T, s string) remote.Query {
 	t.Helper()
@@ -118,8 +45,8 @@ func mustParse(t *testing.T, s string) remote.Query {
 func TestSearchCommand(t *testing.T) {
 	srv := remotetest.NewIMAP(t, nil)
 	seed(t, srv, "INBOX", 3)
-	rec := newRecorder(t, srv.Addr)
-	s := testStore(t, srv, func(o *Options) { o.Port = rec.port() })
+	tap := remotetest.NewTap(t, srv.Addr)
+	s := testStore(t, srv, func(o *Options) { o.Port = tap.Port() })
 	uv := uidValidity(t, s, "INBOX")
 	examines := srv.Count("EXAMINE")
 
@@ -158,7 +85,7 @@ func TestSearchCommand(t *testing.T) {
 			t.Errorf("Search(%q): %v", tc.query, err)
 			continue
 		}
-		got := rec.searches()
+		got := searches(tap)
 		if len(got) != 1 || got[0] != tc.want {
 			t.Errorf("Search(%q): sent %q, want [%q]", tc.query, got, tc.want)
 		}
