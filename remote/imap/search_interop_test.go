@@ -355,6 +355,58 @@ func doveadmArgs(q remote.Query) []string {
 	panic(fmt.Sprintf("doveadmArgs: op %d", q.Op))
 }
 
+// inboxCopy is INBOX as a test read it: its listing and bodies by UID.
+type inboxCopy struct {
+	uidValidity uint32
+	uids        []uint32 // in order
+	infos       map[uint32]remote.MessageInfo
+	bodies      map[uint32][]byte
+}
+
+// copyInbox lists and fetches every message of INBOX through s.
+func copyInbox(t *testing.T, s *Store) inboxCopy {
+	t.Helper()
+	ctx := context.Background()
+	c := inboxCopy{infos: map[uint32]remote.MessageInfo{}, bodies: map[uint32][]byte{}}
+	if _, err := s.Listing(ctx, "INBOX", func(mi remote.MessageInfo) error {
+		c.infos[mi.UID] = mi
+		c.uids = append(c.uids, mi.UID)
+		return nil
+	}); err != nil {
+		t.Fatalf("Listing: %v", err)
+	}
+	slices.Sort(c.uids)
+	c.uidValidity = uidValidity(t, s, "INBOX")
+	if err := s.Fetch(ctx, "INBOX", c.uidValidity, c.uids, func(uid uint32, body io.Reader) error {
+		b, err := io.ReadAll(body)
+		c.bodies[uid] = b
+		return err
+	}); err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	return c
+}
+
+// match returns the UIDs of the messages query.Match finds for q, in
+// order.
+func (c inboxCopy) match(t *testing.T, q remote.Query) []uint32 {
+	t.Helper()
+	var out []uint32
+	for _, uid := range c.uids {
+		b := c.bodies[uid]
+		ok, err := query.Match(q, query.NewMessage(c.infos[uid], func() (io.ReadCloser, error) {
+			return io.NopCloser(bytes.NewReader(b)), nil
+		}))
+		if err != nil {
+			t.Fatalf("Match(%s) on UID %d: %v", query.Format(q), uid, err)
+		}
+		if ok {
+			out = append(out, uid)
+		}
+	}
+	return out
+}
+
 // TestDovecotSearch runs every query of searchCases three ways on the
 // corpus in a real Dovecot and checks they agree with each other and with
 // the messages the case names: Store.Search (IMAP UID SEARCH), doveadm
@@ -420,23 +472,8 @@ func testDovecotSearch(t *testing.T, tokyo bool) {
 			d.AddFlags(t, user, "INBOX", uidOf[i+1], m.flags...)
 		}
 	}
-	infos := listing()
-	uv := uidValidity(t, s, "INBOX")
-	bodies := map[uint32][]byte{}
-	uids := slices.Sorted(func(yield func(uint32) bool) {
-		for u := range infos {
-			if !yield(u) {
-				return
-			}
-		}
-	})
-	if err := s.Fetch(ctx, "INBOX", uv, uids, func(uid uint32, body io.Reader) error {
-		b, err := io.ReadAll(body)
-		bodies[uid] = b
-		return err
-	}); err != nil {
-		t.Fatalf("Fetch: %v", err)
-	}
+	inbox := copyInbox(t, s)
+	uv, infos := inbox.uidValidity, inbox.infos
 	if tokyo {
 		if _, off := infos[uidOf[1]].InternalDate.Zone(); off != 9*3600 {
 			t.Fatalf("INTERNALDATE %v: Dovecot is not in Tokyo time", infos[uidOf[1]].InternalDate)
@@ -465,19 +502,7 @@ func testDovecotSearch(t *testing.T, tokyo bool) {
 			continue
 		}
 		admin := d.Search(t, user, "INBOX", doveadmArgs(q)...)
-		var local []uint32
-		for _, uid := range uids {
-			body := bodies[uid]
-			ok, err := query.Match(q, query.NewMessage(infos[uid], func() (io.ReadCloser, error) {
-				return io.NopCloser(bytes.NewReader(body)), nil
-			}))
-			if err != nil {
-				t.Fatalf("Match(%q) on UID %d: %v", tc.query, uid, err)
-			}
-			if ok {
-				local = append(local, uid)
-			}
-		}
+		local := inbox.match(t, q)
 		if !slices.Equal(server, admin) {
 			t.Errorf("%q: IMAP SEARCH found %v, doveadm search %v", tc.query, server, admin)
 		}
@@ -596,27 +621,8 @@ func TestDovecotSearchEdges(t *testing.T) {
 	}})
 	t.Cleanup(func() { s.Close() })
 	ctx := context.Background()
-	infos := map[uint32]remote.MessageInfo{}
-	if _, err := s.Listing(ctx, "INBOX", func(mi remote.MessageInfo) error {
-		infos[mi.UID] = mi
-		return nil
-	}); err != nil {
-		t.Fatalf("Listing: %v", err)
-	}
-	uv := uidValidity(t, s, "INBOX")
-	var uids []uint32
-	for u := range infos {
-		uids = append(uids, u)
-	}
-	slices.Sort(uids)
-	bodies := map[uint32][]byte{}
-	if err := s.Fetch(ctx, "INBOX", uv, uids, func(uid uint32, body io.Reader) error {
-		b, err := io.ReadAll(body)
-		bodies[uid] = b
-		return err
-	}); err != nil {
-		t.Fatalf("Fetch: %v", err)
-	}
+	inbox := copyInbox(t, s)
+	uv := inbox.uidValidity
 	for _, tc := range edgeCases {
 		q, err := query.Parse(tc.query, time.Now())
 		if err != nil {
@@ -631,19 +637,7 @@ func TestDovecotSearchEdges(t *testing.T) {
 		if !slices.Equal(server, admin) {
 			t.Errorf("%q: IMAP SEARCH found %v, doveadm search %v", tc.query, server, admin)
 		}
-		var local []uint32
-		for _, uid := range uids {
-			b := bodies[uid]
-			ok, err := query.Match(q, query.NewMessage(infos[uid], func() (io.ReadCloser, error) {
-				return io.NopCloser(bytes.NewReader(b)), nil
-			}))
-			if err != nil {
-				t.Fatalf("Match(%q) on UID %d: %v", tc.query, uid, err)
-			}
-			if ok {
-				local = append(local, uid)
-			}
-		}
+		local := inbox.match(t, q)
 		switch same := slices.Equal(local, admin); {
 		case tc.differs == "" && !same:
 			t.Errorf("%q: query.Match found %v, doveadm search %v", tc.query, local, admin)
