@@ -528,7 +528,9 @@ func TestEditUIDValidity(t *testing.T) {
 }
 
 // scriptedServer is a fake IMAP server with the capabilities caps (after
-// login) that answers the commands of a change, and records them.
+// login) that answers the commands of a change, and records them. An
+// answer given for a verb ("UID MOVE") is sent instead of the usual one,
+// with the command's tag for TAG at the start of a line and for "TAG".
 func scriptedServer(t *testing.T, caps string, answer map[string]string) *fakeServer {
 	t.Helper()
 	return newFakeServer(t, "* OK fake ready", func(w *bufio.Writer, tag, cmd string) {
@@ -537,7 +539,11 @@ func scriptedServer(t *testing.T, caps string, answer map[string]string) *fakeSe
 			verb = strings.ToUpper(strings.Join(strings.SplitN(cmd, " ", 3)[:2], " "))
 		}
 		if a, ok := answer[verb]; ok {
-			fmt.Fprintf(w, "%s\r\n", strings.ReplaceAll(a, "TAG", tag))
+			// TAG is the command's tag where a line starts with it and
+			// where it is quoted (an ESEARCH correlator: (TAG "TAG")).
+			a = strings.ReplaceAll(a, `"TAG"`, `"`+tag+`"`)
+			a = strings.ReplaceAll("\n"+a, "\nTAG ", "\n"+tag+" ")[1:]
+			fmt.Fprintf(w, "%s\r\n", a)
 			return
 		}
 		switch verb {

@@ -19,9 +19,11 @@ var _ remote.Searcher = (*Store)(nil)
 // SELECT: searching changes nothing). The mailbox's UIDVALIDITY must be
 // uidValidity (an error wrapping remote.ErrUIDValidity otherwise). A query
 // that query.Check refuses fails with remote.ErrInvalid before anything is
-// sent. go-imap adds CHARSET UTF-8 when a string is not ASCII and the
-// server is not IMAP4rev2, and reads the answer whether it comes as
-// SEARCH or as ESEARCH.
+// sent. Where the server offers ESEARCH it is asked for RETURN (ALL), so
+// that the answer is ranges, not one number per message. go-imap adds
+// CHARSET UTF-8 when a string is not ASCII and the server is not
+// IMAP4rev2, and reads the answer whether it comes as SEARCH or as
+// ESEARCH.
 func (s *Store) Search(ctx context.Context, mailbox string, uidValidity uint32, q remote.Query) ([]uint32, error) {
 	const op = "UID SEARCH"
 	if err := query.Check(q); err != nil {
@@ -31,7 +33,12 @@ func (s *Store) Search(ctx context.Context, mailbox string, uidValidity uint32, 
 	var out []uint32
 	err := s.do(ctx, op, mailbox, func(cn *conn, _ *bool) error {
 		ex := cn.examine(mailbox, false)
-		cmd := cn.client.UIDSearch(criteria, nil)
+		var opts *imap.SearchOptions
+		if cn.client.Caps().Has(imap.CapESearch) {
+			// ESEARCH (RFC 4731): the UIDs come back as ranges.
+			opts = &imap.SearchOptions{ReturnAll: true}
+		}
+		cmd := cn.client.UIDSearch(criteria, opts)
 		if err := s.examined(cn, ex, mailbox, uidValidity); err != nil {
 			cmd.Wait() // answered NO or BAD without a mailbox, or for the wrong one
 			return err

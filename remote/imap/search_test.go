@@ -85,9 +85,12 @@ func TestSearchCommand(t *testing.T) {
 			t.Errorf("Search(%q): %v", tc.query, err)
 			continue
 		}
+		// The in-process server offers ESEARCH: the UIDs are asked for
+		// as ranges.
+		want := strings.Replace(tc.want, "UID SEARCH ", "UID SEARCH RETURN (ALL) ", 1)
 		got := searches(tap)
-		if len(got) != 1 || got[0] != tc.want {
-			t.Errorf("Search(%q): sent %q, want [%q]", tc.query, got, tc.want)
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("Search(%q): sent %q, want [%q]", tc.query, got, want)
 		}
 	}
 	if n := srv.Count("SELECT"); n != 0 {
@@ -95,6 +98,26 @@ func TestSearchCommand(t *testing.T) {
 	}
 	if n := srv.Count("EXAMINE") - examines; n != 28 {
 		t.Errorf("EXAMINE sent %d times, want once per search (28)", n)
+	}
+}
+
+// TestSearchESEARCH: a server that does not offer ESEARCH gets a
+// plain UID SEARCH, and its SEARCH answer is read; one that does gets
+// RETURN (ALL), and its ESEARCH ranges are read.
+func TestSearchESEARCH(t *testing.T) {
+	for _, tc := range []struct{ caps, want, answer string }{
+		{"IMAP4rev1", "UID SEARCH UNSEEN", "* SEARCH 7 3 5\r\nTAG OK done"},
+		{"IMAP4rev1 ESEARCH", "UID SEARCH RETURN (ALL) UNSEEN", "* ESEARCH (TAG \"TAG\") UID ALL 3,5,7\r\nTAG OK done"},
+	} {
+		f := scriptedServer(t, tc.caps, map[string]string{"UID SEARCH": tc.answer})
+		s := fakeStore(t, f, func(*remote.Server) {})
+		got, err := s.Search(context.Background(), "INBOX", 42, mustParse(t, "unseen"))
+		if err != nil || !slices.Equal(got, []uint32{3, 5, 7}) {
+			t.Errorf("%s: Search = %v, %v; want [3 5 7]", tc.caps, got, err)
+		}
+		if sent := sentCommands(f); !slices.Contains(sent, tc.want) {
+			t.Errorf("%s: sent %q, want %q among them", tc.caps, sent, tc.want)
+		}
 	}
 }
 
