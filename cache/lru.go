@@ -153,7 +153,7 @@ func (c *Cache) scanBodies() error {
 			os.Remove(p)
 			return nil
 		}
-		if c.bodies == nil || !(strings.HasSuffix(d.Name(), bodySuffix) || strings.HasSuffix(d.Name(), partSuffix) || d.Name() == structureFile) {
+		if c.bodies == nil || !isCachedFile(d.Name()) {
 			return nil
 		}
 		fi, err := d.Info()

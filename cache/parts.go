@@ -30,6 +30,12 @@ const (
 	partSuffix     = ".part"
 )
 
+// isCachedFile reports whether a file of the bodies directory named name
+// is a cached body or part, counted against max_size.
+func isCachedFile(name string) bool {
+	return strings.HasSuffix(name, bodySuffix) || strings.HasSuffix(name, partSuffix) || name == structureFile
+}
+
 // partsDir is the directory of a message's cached parts.
 func partsDir(bodyPath string) string {
 	return strings.TrimSuffix(bodyPath, bodySuffix) + partsDirSuffix

@@ -3,7 +3,6 @@ package cache
 import (
 	"io/fs"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -50,8 +49,8 @@ func (a *Account) Status() AccountStatus {
 	return st
 }
 
-// Size returns the bytes of message bodies the cache keeps on disk (every
-// account together) and the limit, Options.MaxSize (0: unlimited). Without
+// Size returns the bytes of message bodies and parts the cache keeps on
+// disk (every account together) and the limit, Options.MaxSize (0: unlimited). Without
 // a limit the bodies are counted on disk, which takes a walk of the cache.
 func (c *Cache) Size() (used, max int64) {
 	if c.bodies != nil {
@@ -60,7 +59,7 @@ func (c *Cache) Size() (used, max int64) {
 		return c.bodies.total, c.bodies.max
 	}
 	filepath.WalkDir(filepath.Join(c.dir, bodiesDir), func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(d.Name(), bodySuffix) {
+		if err != nil || d.IsDir() || !isCachedFile(d.Name()) {
 			return nil
 		}
 		if fi, err := d.Info(); err == nil {
