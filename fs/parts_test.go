@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"unicode/utf8"
 )
 
 // partsMail is a multipart message with quoted-printable text, base64
@@ -108,5 +109,58 @@ func TestParts(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(inbox, first+partsSuffix, "text")); err != nil || string(b) != "One.\r\n" {
 		t.Errorf("text of a plain message = %q, %v", b, err)
+	}
+}
+
+// TestPartsHostileNames mounts the corpus's message of hostile attachment
+// names (../../x, NUL, 300 bytes, control characters, empty, taken twice)
+// and checks that every name in its parts directory is one a shell can
+// handle safely, that they are unique, and that each file reads.
+func TestPartsHostileNames(t *testing.T) {
+	msg, err := os.ReadFile(filepath.Join("..", "internal", "mimeparts", "testdata", "hostile-names.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg = []byte(strings.ReplaceAll(strings.ReplaceAll(string(msg), "\r\n", "\n"), "\n", "\r\n"))
+	store := twoMessageStore(t)
+	if _, err := store.Append(context.Background(), "INBOX", strings.NewReader(string(msg)), int64(len(msg)), nil); err != nil {
+		t.Fatal(err)
+	}
+	mnt := mountTest(t, []Account{{Name: "pop", Source: store}}, &Options{TempDir: t.TempDir()})
+	inbox := filepath.Join(mnt, "pop", "INBOX")
+	var dir string
+	for _, n := range readDirNames(t, inbox) {
+		if strings.Contains(n, "hostile") {
+			dir = filepath.Join(inbox, n+partsSuffix)
+		}
+	}
+	if dir == "" {
+		t.Fatalf("no hostile message in %q", readDirNames(t, inbox))
+	}
+	names := readDirNames(t, dir)
+	seen := map[string]bool{}
+	for _, n := range names {
+		if !utf8.ValidString(n) || n == "." || n == ".." || len(n) > 255 || strings.ContainsAny(n, "/\x00") ||
+			strings.ContainsFunc(n, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			t.Errorf("unsafe name %q", n)
+		}
+		if seen[n] {
+			t.Errorf("name %q twice", n)
+		}
+		seen[n] = true
+		if b, err := os.ReadFile(filepath.Join(dir, n)); err != nil || len(b) == 0 {
+			t.Errorf("%q reads %d bytes, %v", n, len(b), err)
+		}
+	}
+	for _, want := range []string{"..∕..∕x", "nul␀byte.bin", "ctl␁␇␛[31mred␍␊line␉tab.txt", "part-6.pdf", "report.pdf", "report~2.pdf"} {
+		if !seen[want] {
+			t.Errorf("no %q among %q", want, names)
+		}
+	}
+	// The 300-byte name is cut, with a hash of the whole.
+	if !slices.ContainsFunc(names, func(n string) bool {
+		return strings.HasPrefix(n, strings.Repeat("A", 200)) && len(n) <= 255 && strings.Contains(n, "~")
+	}) {
+		t.Errorf("no cut 300-byte name among %q", names)
 	}
 }
