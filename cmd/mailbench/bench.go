@@ -157,7 +157,8 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 
 // measure runs the measurements in the order that keeps them fair: the
 // mount's cold grep first (Dovecot is then as warm for mbsync as for
-// mailfs), mbsync next, then the warm runs and the ls test.
+// mailfs), mbsync next, then the warm runs, the search folder and the ls
+// test.
 func (b *bench) measure(ctx context.Context, res *results, m *mount, host string, port int) error {
 	acct := filepath.Join(m.dir, corpusUser)
 	b.progress("cold grep -rl through the mount")
@@ -199,6 +200,15 @@ func (b *bench) measure(ctx context.Context, res *results, m *mount, host string
 			return err
 		}
 		res.warmMaildir = append(res.warmMaildir, g)
+	}
+
+	b.progress("search folder for %s, 3 times", Word)
+	for range 3 {
+		s, err := searchCount(ctx, acct)
+		if err != nil {
+			return err
+		}
+		res.search = append(res.search, s)
 	}
 
 	folder := filepath.Join(m.dir, lsUser, "INBOX")

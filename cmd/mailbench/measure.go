@@ -93,6 +93,22 @@ func grepCount(ctx context.Context, dir string) (timed, error) {
 	return timed{d: d, count: countLines(out)}, nil
 }
 
+// searchCount makes the search folder for Word in the account at acct
+// (mkdir .search/WORD), times `ls -l` of it (the server searches every
+// folder), counts the messages it lists and removes it again (rmdir), so
+// that the next run searches afresh.
+func searchCount(ctx context.Context, acct string) (timed, error) {
+	dir := filepath.Join(acct, ".search", Word)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return timed{}, fmt.Errorf("make the search folder: %w", err)
+	}
+	t, err := lsCount(ctx, dir)
+	if rerr := os.Remove(dir); rerr != nil && err == nil {
+		err = fmt.Errorf("remove the search folder: %w", rerr)
+	}
+	return t, err
+}
+
 // lsCount times `ls -l dir` and counts the entries it lists (the "total"
 // line left out).
 func lsCount(ctx context.Context, dir string) (timed, error) {

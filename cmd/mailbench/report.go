@@ -31,6 +31,7 @@ type results struct {
 	maildirCold     timed         // first grep -rl on the Maildir, right after mbsync
 	warmMount       []timed       // grep -rl through the mount, 3 runs
 	warmMaildir     []timed       // grep -rl on the Maildir, 3 runs
+	search          []timed       // ls -l of a new search folder for Word, 3 runs
 	lsCold          timed         // ls -l of the big folder: first run
 	lsWarm          []timed       // ls -l again, 3 runs
 	peakRSS         int64         // VmHWM of mailfs, bytes
@@ -50,6 +51,12 @@ func (r *results) checks() []check {
 	for i := range r.warmMount {
 		grepOK = grepOK && r.warmMount[i].count == want && r.warmMaildir[i].count == want
 	}
+	searchOK := len(r.search) > 0
+	var searchCounts []string
+	for _, s := range r.search {
+		searchOK = searchOK && s.count == want
+		searchCounts = append(searchCounts, fmt.Sprint(s.count))
+	}
 	lsOK := r.lsCold.count == r.opts.ls
 	var lsCounts []string
 	for _, l := range append([]timed{r.lsCold}, r.lsWarm...) {
@@ -63,6 +70,7 @@ func (r *results) checks() []check {
 	return []check{
 		{fmt.Sprintf("grep -l found %d files through the mount (cold), %d in the Maildir, the corpus put %s into %d; warm runs mount/Maildir %s",
 			r.coldMount.count, r.maildirCold.count, Word, want, strings.Join(warmCounts, " ")), grepOK},
+		{fmt.Sprintf("the search folder for %s listed %s messages, want %d", Word, strings.Join(searchCounts, ", "), want), searchOK},
 		{fmt.Sprintf("mbsync pulled %d messages of %d", r.maildirMessages, r.corpus.N), r.maildirMessages == r.corpus.N},
 		{fmt.Sprintf("ls -l listed %s entries, want %d", strings.Join(lsCounts, ", "), r.opts.ls), lsOK},
 	}
@@ -108,11 +116,14 @@ func (r *results) print(w io.Writer) {
 	fmt.Fprintf(tw, "(c) ls -l of %d messages, cold\t%s\t\t\t\t\n", o.ls, secs(r.lsCold.d))
 	fmt.Fprintf(tw, "    ls -l, warm, median of 3\t%s\t\t\t≤ %g s\t%s\n", secs(lsWarm), targetLsWarm.Seconds(), okMiss(lsWarm <= targetLsWarm))
 	fmt.Fprintf(tw, "(d) peak RSS of mailfs (VmHWM)\t%s\t\t\t≤ %s\t%s\n", mb(r.peakRSS), mb(targetPeakRSS), okMiss(r.peakRSS <= targetPeakRSS))
+	search := median(r.search)
+	fmt.Fprintf(tw, "(e) ls -l of a new search folder, median of 3\t%s\t%s grep on the Maildir\t%s\t\t\n",
+		secs(search), secs(warmMaildir), ratio(search, warmMaildir))
 	tw.Flush()
 
 	fmt.Fprintf(w, "\ncpu: mailfs during the cold grep %s; mbsync %s\n", secs(r.coldMountCPU), secs(r.mbsync.cpu))
-	fmt.Fprintf(w, "runs: warm grep mount %s; Maildir %s; warm ls %s\n",
-		durations(r.warmMount), durations(r.warmMaildir), durations(r.lsWarm))
+	fmt.Fprintf(w, "runs: warm grep mount %s; Maildir %s; search folder %s; warm ls %s\n",
+		durations(r.warmMount), durations(r.warmMaildir), durations(r.search), durations(r.lsWarm))
 	for _, c := range r.checks() {
 		status := "ok"
 		if !c.ok {
