@@ -157,6 +157,13 @@ func (a *Account) Remove(ctx context.Context, mailbox string, uid uint32) error 
 	return err
 }
 
+// TrashFolder returns the name of the mailbox Remove moves messages to:
+// trash_folder, else the one with the \Trash attribute; "" when there is
+// none.
+func (a *Account) TrashFolder(ctx context.Context) (string, error) {
+	return a.trash(ctx, "find the Trash folder of "+a.name)
+}
+
 // trash returns the name of the account's Trash mailbox, "" when it has
 // none. A configured trash_folder that is not a mailbox is an error
 // (EPERM) that says so.

@@ -105,7 +105,8 @@ func (r readOnly) Fallocate(<-chan struct{}, *fuse.FallocateIn) fuse.Status {
 
 // readOnlySource shows a Source without its change interfaces (Remover,
 // Mover, FolderEditor, Flagger, Appender), so that the account's
-// directories are 0500; what only reads (Searcher, Parter) passes through.
+// directories are 0500; what only reads (Searcher, Parter, TrashFinder)
+// passes through.
 type readOnlySource struct {
 	Source
 }
@@ -116,6 +117,15 @@ func (r readOnlySource) Search(ctx context.Context, mailbox string, uidValidity 
 		return s.Search(ctx, mailbox, uidValidity, q)
 	}
 	return nil, fmt.Errorf("search %s: %w", mailbox, remote.ErrUnsupported)
+}
+
+// TrashFolder names the Trash, which searches leave out, when the Source
+// can.
+func (r readOnlySource) TrashFolder(ctx context.Context) (string, error) {
+	if tf, ok := r.Source.(TrashFinder); ok {
+		return tf.TrashFolder(ctx)
+	}
+	return "", nil
 }
 
 // Structure reads a message's structure when the Source can.

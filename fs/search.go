@@ -22,7 +22,8 @@ import (
 // search, named by its query (internal/query's language), plus the
 // built-in ones. A search directory lists the account's messages that
 // match, from every selectable mailbox, under their file names and as the
-// same inodes as in their folders; the Source's Searcher runs the query
+// same inodes as in their folders (but Trash and Junk, which are left
+// out); the Source's Searcher runs the query
 // (IMAP SEARCH on the server, the POP3 store locally). Like .maildir at the
 // root, .search is not listed in the account directory, so grep -r and find
 // over the account read each message once.
@@ -37,6 +38,15 @@ type Searcher interface {
 	// Search returns, ascending, the UIDs of the messages of mailbox that
 	// match q; its UIDVALIDITY must be uidValidity.
 	Search(ctx context.Context, mailbox string, uidValidity uint32, q remote.Query) ([]uint32, error)
+}
+
+// TrashFinder is a Source that names the mailbox rm moves messages to,
+// so that searches leave it out. *cache.Account implements it
+// (trash_folder, else the \Trash special-use mailbox).
+type TrashFinder interface {
+	// TrashFolder returns the name of the account's Trash mailbox, ""
+	// when it has none.
+	TrashFolder(ctx context.Context) (string, error)
 }
 
 // SearchStore keeps each account's saved searches across restarts
@@ -91,7 +101,7 @@ type searchHit struct {
 	info        remote.MessageInfo
 }
 
-// load reads the saved searches once; the caller holds s.mu.
+// loadLocked reads the saved searches once; the caller holds s.mu.
 func (s *searchState) loadLocked() {
 	if s.loaded {
 		return
@@ -241,9 +251,10 @@ func (s *searchState) search(ctx context.Context, q remote.Query) (*searchResult
 		uids    []uint32
 		err     error
 	}
+	trash := a.trashFolder(ctx)
 	var boxes []string
 	for _, m := range mboxes {
-		if m.Selectable() {
+		if m.Selectable() && !outOfSearch(m, trash) {
 			boxes = append(boxes, m.Name)
 		}
 	}
@@ -314,6 +325,25 @@ func (s *searchState) search(ctx context.Context, q remote.Query) (*searchResult
 		r.order = append(r.order, named[key{h.mailbox, h.info.UID}])
 	}
 	return r, nil
+}
+
+// outOfSearch reports whether searches leave mailbox m out: the Trash
+// (named trash, or with the \Trash attribute; else a message rm'd through
+// a search folder would stay in it, from Trash) and Junk, as mail clients
+// and Gmail leave them out.
+func outOfSearch(m remote.Mailbox, trash string) bool {
+	return m.Name == trash || m.HasAttr(`\Trash`) || m.HasAttr(`\Junk`)
+}
+
+// trashFolder returns the account's Trash mailbox when the Source names
+// one, else "".
+func (a *account) trashFolder(ctx context.Context) string {
+	if tf, ok := a.src.(TrashFinder); ok {
+		if trash, err := tf.TrashFolder(ctx); err == nil {
+			return trash
+		}
+	}
+	return ""
 }
 
 // searchRootNode is an account's .search/ directory.

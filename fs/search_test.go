@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"mailfs/remote"
 )
 
 // memSearches is a SearchStore in memory, shared by two mounts in turn.
@@ -127,5 +129,27 @@ func TestSearchFolders(t *testing.T) {
 	mnt2 := mountTest(t, []Account{{Name: "pop", Source: store}}, &Options{TempDir: t.TempDir(), Searches: saved})
 	if got := readDirNames(t, filepath.Join(mnt2, "pop", searchDirName)); !slices.Contains(got, "subject:second OR from:nobody/") {
 		t.Errorf("a second mount lists %q, want the saved search", got)
+	}
+}
+
+// TestOutOfSearch: searches leave out the Trash (by name or attribute)
+// and Junk, and nothing else.
+func TestOutOfSearch(t *testing.T) {
+	for _, tt := range []struct {
+		m     remote.Mailbox
+		trash string
+		out   bool
+	}{
+		{remote.Mailbox{Name: "INBOX"}, "Trash", false},
+		{remote.Mailbox{Name: "Trash"}, "Trash", true},
+		{remote.Mailbox{Name: "Deleted Items"}, "Deleted Items", true},
+		{remote.Mailbox{Name: "Bin", Attrs: []string{`\Trash`}}, "", true},
+		{remote.Mailbox{Name: "Spam", Attrs: []string{`\HasNoChildren`, `\junk`}}, "", true},
+		{remote.Mailbox{Name: "Archive", Attrs: []string{`\Archive`}}, "Trash", false},
+		{remote.Mailbox{Name: "Trash"}, "", false}, // no Trash named, no attribute: an ordinary folder
+	} {
+		if got := outOfSearch(tt.m, tt.trash); got != tt.out {
+			t.Errorf("outOfSearch(%+v, %q) = %v, want %v", tt.m, tt.trash, got, tt.out)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"maps"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -16,15 +17,16 @@ import (
 )
 
 // TestDovecotSearchFolders makes a saved search through the mount against
-// Dovecot: it lists what matches from every folder, a delivery that
-// matches appears in it, rm through it obeys the delete rule (Trash), and
-// the saved search outlives the mount.
+// Dovecot: it lists what matches from every folder but Trash, a delivery
+// that matches appears in it, rm through it obeys the delete rule (Trash)
+// and the message leaves it, and the saved search outlives the mount.
 func TestDovecotSearchFolders(t *testing.T) {
 	d := interop.StartDovecot(t, &interop.DovecotOptions{SpecialUse: true})
 	for i, subject := range []string{"Quarterly report", "Lunch", "Invoice"} {
 		d.Deliver(t, "alice", "INBOX", testMail(i+1, subject))
 	}
 	d.Deliver(t, "alice", "Archive", testMail(4, "Old invoice"))
+	d.Deliver(t, "alice", "Trash", testMail(6, "Trashed invoice")) // searches leave Trash out
 	cfg := dovecotConfig(t, d, d.IMAPSPort, "implicit")
 	data := t.TempDir() // the saved searches live here, across mounts
 	t.Setenv("XDG_DATA_HOME", data)
@@ -38,7 +40,7 @@ func TestDovecotSearchFolders(t *testing.T) {
 	}
 	got := names(t, q)
 	if len(got) != 2 || !strings.Contains(got[0], "_Invoice_") || !strings.Contains(got[1], "_Old-invoice_") { // ReadDir sorts by name
-		t.Fatalf("subject:invoice lists %q, want the Archive and the INBOX invoice", got)
+		t.Fatalf("subject:invoice lists %q, want the Archive and the INBOX invoice (not the one in Trash)", got)
 	}
 	for _, n := range got {
 		if b := mustRead(t, filepath.Join(q, n)); !bytes.Contains(b, []byte("Subject: ")) {
@@ -69,13 +71,12 @@ func TestDovecotSearchFolders(t *testing.T) {
 		t.Fatalf("rm through unread: %v", err)
 	}
 	trash := d.Messages(t, "alice", "Trash")
-	if len(trash) != 1 {
-		t.Fatalf("Trash holds %d messages, want the removed one", len(trash))
+	if len(trash) != 2 || !slices.ContainsFunc(slices.Collect(maps.Values(trash)), func(b []byte) bool { return bytes.Contains(b, []byte("Subject: Lunch")) }) {
+		t.Fatalf("Trash holds %d messages, want the trashed invoice and Lunch", len(trash))
 	}
-	for _, b := range trash {
-		if !bytes.Contains(b, []byte("Subject: Lunch")) {
-			t.Errorf("Trash holds %q, want Lunch", b)
-		}
+	// Lunch is still unread, in Trash: the search leaves it out now.
+	if slices.ContainsFunc(names(t, filepath.Join(search, "unread")), func(n string) bool { return strings.Contains(n, "Lunch_") }) {
+		t.Errorf("unread still lists Lunch after rm (from Trash)")
 	}
 	if slices.ContainsFunc(names(t, filepath.Join(mnt, "dove", "INBOX")), func(n string) bool { return strings.Contains(n, "Lunch_") }) {
 		t.Errorf("Lunch still in INBOX")
