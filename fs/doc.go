@@ -126,7 +126,7 @@
 // saved ones (Options.Searches keeps them), each a directory named by its
 // query (internal/query) whose entries are the matching messages' inodes
 // under their file names, found by the Source's Searcher over every
-// selectable mailbox and found again when listed after StaleAfter or after
+// selectable mailbox but Trash (TrashFinder, \Trash) and Junk, and found again when listed after StaleAfter or after
 // any change the watcher saw (account.gen). NAME.eml.d (parts.go) holds a
 // message's parts from the Source's Parter: headers, text, html and the
 // attachments (internal/mimeparts.Files), named by componentName's rules
