@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
-	"maps"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
